@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConvstoreConfig(AppConfig):
+    name = "convstore"
+    verbose_name = "Conversations"

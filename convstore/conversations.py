@@ -1,0 +1,629 @@
+"""Every write to a conversation: one function each, one transaction each.
+
+DjangoSession, the dashboard, the admin and the management commands all write
+through here. Each write locks the conversation's agent_sessions row first
+(SELECT ... FOR UPDATE on PostgreSQL; on SQLite every transaction is IMMEDIATE,
+which takes the database's write lock at BEGIN), so concurrent writers queue
+and sequence numbers are assigned without gaps or duplicates.
+
+A "position" is what a session object holds: the branch it writes to and the
+clear generation it last saw. When another writer has cleared the conversation
+since, the position falls back to main, as in the SDK.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Exists, Max, OuterRef, Subquery
+from django.utils import timezone
+
+from . import items as sdk_items
+from . import pricing
+from .models import (
+    MAIN_BRANCH,
+    AgentMessage,
+    AgentSession,
+    AuditEntry,
+    Branch,
+    MessageStructure,
+    TurnUsage,
+)
+
+
+class ConversationError(ValueError):
+    """A write that cannot be done as asked; nothing was changed."""
+
+
+class ConversationInTrash(ConversationError):
+    pass
+
+
+class ConversationNotFound(ConversationError):
+    pass
+
+
+@dataclass(frozen=True)
+class Position:
+    branch_id: str = MAIN_BRANCH
+    generation: int = 0
+
+
+@dataclass
+class _Locked:
+    """The conversation row, locked, with what a write needs to know about it."""
+
+    session_id: str
+    active_branch_id: str
+    generation: int
+    deleted_at: Any
+    last_sequence: int
+    needs_adoption: bool
+
+
+# --- locking ---------------------------------------------------------------
+
+
+def _max_of(queryset, field: str) -> Subquery:
+    """MAX(field) over a queryset correlated to the session row, as a subquery."""
+    return Subquery(queryset.order_by().values("session_id").annotate(m=Max(field)).values("m")[:1])
+
+
+def _lock(session_id: str, *, using: str, create: bool) -> _Locked | None:
+    """Lock the conversation row (creating it if asked); None if it does not exist."""
+    structure = MessageStructure.objects.using(using).filter(session_id=OuterRef("pk"))
+    newest_message = (
+        AgentMessage.objects.using(using)
+        .filter(session_id=OuterRef(OuterRef("pk")))
+        .order_by("-id")
+    )
+    queryset = (
+        AgentSession.objects.using(using)
+        .select_for_update(of=("self",))
+        .filter(pk=session_id)
+        .annotate(
+            last_sequence=_max_of(structure, "sequence_number"),
+            # Messages written by an SDK writer that fills no message_structure
+            # (SQLAlchemySession) are appended at the end: checking the newest
+            # message finds them without scanning the conversation.
+            newest_unstructured=Exists(
+                AgentMessage.objects.using(using)
+                .filter(pk=Subquery(newest_message.values("id")[:1]))
+                .exclude(
+                    Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk")))
+                )
+            ),
+        )
+        .values(
+            "active_branch_id",
+            "clear_generation",
+            "deleted_at",
+            "last_sequence",
+            "newest_unstructured",
+        )
+    )
+    row = queryset.first()
+    if row is None and create:
+        AgentSession.objects.using(using).bulk_create(
+            [AgentSession(session_id=session_id)], ignore_conflicts=True
+        )
+        row = queryset.first()
+    if row is None:
+        return None
+    return _Locked(
+        session_id=session_id,
+        active_branch_id=row["active_branch_id"] or MAIN_BRANCH,
+        generation=row["clear_generation"] or 0,
+        deleted_at=row["deleted_at"],
+        last_sequence=row["last_sequence"] or 0,
+        needs_adoption=row["newest_unstructured"],
+    )
+
+
+def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) -> _Locked:
+    locked = _lock(session_id, using=using, create=False)
+    if locked is None:
+        raise ConversationNotFound(f"Conversation '{session_id}' does not exist")
+    if locked.deleted_at is not None and not allow_trash:
+        raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
+    return locked
+
+
+def _lock_for_agent(session_id: str, position: Position, *, using: str) -> tuple[_Locked, str]:
+    """Lock (creating) for an agent-side write; returns the row and the branch to write."""
+    locked = _lock(session_id, using=using, create=True)
+    if locked.deleted_at is not None:
+        raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
+    if locked.needs_adoption:
+        _adopt_unstructured(locked, using=using)
+    branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+    return locked, branch_id
+
+
+def _audit(
+    action: str,
+    session_id: str,
+    *,
+    actor=None,
+    branch_id: str | None = None,
+    using: str,
+    **detail: Any,
+) -> None:
+    AuditEntry.objects.using(using).create(
+        action=action,
+        session_id=session_id,
+        branch_id=branch_id,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label="" if actor is not None else "agent",
+        detail=detail,
+    )
+
+
+# --- appending ---------------------------------------------------------------
+
+
+def _branch_turns(session_id: str, branch_id: str, *, using: str) -> tuple[int, int]:
+    turns = (
+        MessageStructure.objects.using(using)
+        .filter(session_id=session_id, branch_id=branch_id)
+        .aggregate(turn=Max("user_turn_number"), branch_turn=Max("branch_turn_number"))
+    )
+    return turns["turn"] or 0, turns["branch_turn"] or 0
+
+
+def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str):
+    """Insert messages and their structure rows at the end of a branch."""
+    messages = AgentMessage.objects.using(using).bulk_create(
+        [AgentMessage(session_id=locked.session_id, message_data=data) for data in encoded]
+    )
+    turn, branch_turn = _branch_turns(locked.session_id, branch_id, using=using)
+    rows = []
+    for offset, (message, item) in enumerate(zip(messages, decoded, strict=True), start=1):
+        if sdk_items.is_user_message(item):
+            turn, branch_turn = turn + 1, branch_turn + 1
+        rows.append(
+            MessageStructure(
+                session_id=locked.session_id,
+                message_id=message.pk,
+                branch_id=branch_id,
+                message_type=sdk_items.message_type(item),
+                sequence_number=locked.last_sequence + offset,
+                user_turn_number=turn,
+                branch_turn_number=branch_turn,
+                tool_name=sdk_items.tool_name(item),
+            )
+        )
+    MessageStructure.objects.using(using).bulk_create(rows)
+    locked.last_sequence += len(rows)
+
+
+def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
+    """Give messages written without structure rows their place at the end of main."""
+    unstructured = list(
+        AgentMessage.objects.using(using)
+        .filter(session_id=locked.session_id)
+        .exclude(Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk"))))
+        .order_by("id")
+        .values_list("id", "message_data")
+    )
+    turn, branch_turn = _branch_turns(locked.session_id, MAIN_BRANCH, using=using)
+    rows = []
+    for offset, (message_id, data) in enumerate(unstructured, start=1):
+        item = sdk_items.decode_item(data)
+        if sdk_items.is_user_message(item):
+            turn, branch_turn = turn + 1, branch_turn + 1
+        rows.append(
+            MessageStructure(
+                session_id=locked.session_id,
+                message_id=message_id,
+                branch_id=MAIN_BRANCH,
+                message_type=sdk_items.message_type(item),
+                sequence_number=locked.last_sequence + offset,
+                user_turn_number=turn,
+                branch_turn_number=branch_turn,
+                tool_name=sdk_items.tool_name(item),
+            )
+        )
+    MessageStructure.objects.using(using).bulk_create(rows)
+    locked.last_sequence += len(rows)
+    locked.needs_adoption = False
+
+
+def adopt_unstructured_messages(*, session_id: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Structure the messages an SDK writer added without structure rows (branch main)."""
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is not None and locked.needs_adoption:
+            _adopt_unstructured(locked, using=using)
+
+
+def append_items(
+    *, session_id: str, items: list, position: Position = Position(), using: str = DEFAULT_DB_ALIAS
+) -> Position:
+    """Append items to the end of the position's branch; returns the position written."""
+    if not isinstance(items, list | tuple):
+        raise sdk_items.InvalidItem(f"items must be a list, not {type(items).__name__}")
+    encoded = [sdk_items.encode_item(item) for item in items]
+    if not encoded:
+        return position
+    with transaction.atomic(using=using):
+        locked, branch_id = _lock_for_agent(session_id, position, using=using)
+        _insert(locked, branch_id, encoded, list(items), using=using)
+        AgentSession.objects.using(using).filter(pk=session_id).update(updated_at=timezone.now())
+    return Position(branch_id, locked.generation)
+
+
+# --- popping and clearing ----------------------------------------------------
+
+
+def _delete_unreferenced_messages(message_ids, *, using: str) -> None:
+    AgentMessage.objects.using(using).filter(pk__in=message_ids).exclude(
+        Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk")))
+    ).delete()
+
+
+def pop_item(
+    *, session_id: str, position: Position = Position(), using: str = DEFAULT_DB_ALIAS
+) -> tuple[dict | None, Position]:
+    """Remove the newest item of the branch and return it (None when the branch is empty).
+
+    The message row goes only when no other branch still holds it; a turn left
+    empty loses its usage row. Rows that do not decode are dropped on the way.
+    """
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is None:
+            return None, position
+        branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+        new_position = Position(branch_id, locked.generation)
+        branch_rows = MessageStructure.objects.using(using).filter(
+            session_id=session_id, branch_id=branch_id
+        )
+        while True:
+            newest = (
+                branch_rows.order_by("-sequence_number")
+                .values("id", "message_id", "user_turn_number", "message__message_data")
+                .first()
+            )
+            if newest is None:
+                return None, new_position
+            MessageStructure.objects.using(using).filter(pk=newest["id"]).delete()
+            _delete_unreferenced_messages([newest["message_id"]], using=using)
+            turn = newest["user_turn_number"]
+            if turn is not None and not branch_rows.filter(user_turn_number=turn).exists():
+                TurnUsage.objects.using(using).filter(
+                    session_id=session_id, branch_id=branch_id, user_turn_number=turn
+                ).delete()
+            data = newest["message__message_data"]
+            item = sdk_items.decode_item(data) if data is not None else None
+            if item is not None:
+                return item, new_position
+
+
+def clear(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> Position:
+    """Delete every item, branch and usage row; branch names stay reserved.
+
+    The conversation row stays (with its title), back on main, with its clear
+    generation bumped so other session objects fall back to main.
+    """
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is None:
+            return Position()
+        if locked.deleted_at is not None:
+            raise ConversationInTrash(
+                f"Conversation '{session_id}' is in the trash; restore it first"
+            )
+        for model in (TurnUsage, MessageStructure, AgentMessage):
+            model.objects.using(using).filter(session_id=session_id).delete()
+        now = timezone.now()
+        Branch.objects.using(using).filter(session_id=session_id, deleted_at=None).update(
+            deleted_at=now
+        )
+        generation = locked.generation + 1
+        AgentSession.objects.using(using).filter(pk=session_id).update(
+            active_branch_id=MAIN_BRANCH, clear_generation=generation, updated_at=now
+        )
+        _audit(AuditEntry.Action.CLEAR, session_id, actor=actor, using=using)
+    return Position(MAIN_BRANCH, generation)
+
+
+# --- usage -------------------------------------------------------------------
+
+
+def _details(details: Any) -> dict | None:
+    if not details:
+        return None
+    return dict(details.__dict__) if hasattr(details, "__dict__") else dict(details)
+
+
+def record_usage(
+    *,
+    session_id: str,
+    usage: Any,
+    model_name: str | None = None,
+    position: Position = Position(),
+    using: str = DEFAULT_DB_ALIAS,
+) -> int | None:
+    """Store a run's usage as the current turn's usage (replacing it); returns the turn.
+
+    Nothing is stored when the branch holds no turn or the conversation was
+    cleared since the position was taken. The cost is fixed now, from the
+    price in force today.
+    """
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is None or locked.generation != position.generation:
+            return None
+        branch_id = position.branch_id
+        rows = MessageStructure.objects.using(using).filter(
+            session_id=session_id, branch_id=branch_id
+        )
+        turn = rows.aggregate(turn=Max("user_turn_number"))["turn"]
+        if turn is None:
+            return None
+        input_details = _details(getattr(usage, "input_tokens_details", None))
+        output_details = _details(getattr(usage, "output_tokens_details", None))
+        input_tokens = usage.input_tokens or 0
+        cost = pricing.cost_of(
+            pricing.price_in_force(model_name, timezone.now().date()),
+            input_tokens=input_tokens,
+            cached_tokens=(input_details or {}).get("cached_tokens") or 0,
+            output_tokens=usage.output_tokens or 0,
+        )
+        TurnUsage.objects.using(using).update_or_create(
+            session_id=session_id,
+            branch_id=branch_id,
+            user_turn_number=turn,
+            defaults={
+                "requests": usage.requests or 0,
+                "input_tokens": input_tokens,
+                "output_tokens": usage.output_tokens or 0,
+                "total_tokens": usage.total_tokens or 0,
+                "input_tokens_details": input_details,
+                "output_tokens_details": output_details,
+                "model_name": model_name,
+                "cost": cost,
+                "created_at": timezone.now(),
+            },
+        )
+    return turn
+
+
+# --- branches ----------------------------------------------------------------
+
+
+def _branch_exists(session_id: str, branch_id: str, *, using: str) -> bool:
+    if branch_id == MAIN_BRANCH:
+        return True
+    live = Branch.objects.using(using).filter(
+        session_id=session_id, branch_id=branch_id, deleted_at=None
+    )
+    holding = MessageStructure.objects.using(using).filter(
+        session_id=session_id, branch_id=branch_id
+    )
+    return live.exists() or holding.exists()
+
+
+def _name_used(session_id: str, branch_id: str, *, using: str) -> bool:
+    return (
+        branch_id == MAIN_BRANCH
+        or Branch.objects.using(using).filter(session_id=session_id, branch_id=branch_id).exists()
+        or MessageStructure.objects.using(using)
+        .filter(session_id=session_id, branch_id=branch_id)
+        .exists()
+    )
+
+
+def _new_branch_name(session_id: str, turn_number: int, *, using: str) -> str:
+    base = f"branch_from_turn_{turn_number}_{int(time.time())}"
+    name, suffix = base, 1
+    while _name_used(session_id, name, using=using):
+        suffix += 1
+        name = f"{base}_{suffix}"
+    return name
+
+
+def fork(
+    *,
+    session_id: str,
+    turn_number: int,
+    branch_name: str | None = None,
+    position: Position = Position(),
+    actor=None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> tuple[str, Position, Any]:
+    """Make a branch from user turn N of the position's branch: a copy of turns before N.
+
+    Returns the new branch's name, the position on it, and the forked turn's content.
+    """
+    if branch_name is not None and not branch_name.strip():
+        raise ConversationError("Branch name cannot be empty")
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using)
+        source = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+        source_rows = MessageStructure.objects.using(using).filter(
+            session_id=session_id, branch_id=source
+        )
+        turn_message = (
+            source_rows.filter(branch_turn_number=turn_number, message_type="user")
+            .values_list("message__message_data", flat=True)
+            .first()
+        )
+        if turn_message is None:
+            raise ConversationError(
+                f"Turn {turn_number} does not contain a user message in branch '{source}'"
+            )
+        if branch_name is None:
+            branch_name = _new_branch_name(session_id, turn_number, using=using)
+        elif _name_used(session_id, branch_name, using=using):
+            raise ConversationError(
+                f"Branch ID '{branch_name}' has already been used. Choose a new branch ID."
+            )
+        copies = [
+            MessageStructure(
+                session_id=session_id,
+                message_id=row.message_id,
+                branch_id=branch_name,
+                message_type=row.message_type,
+                sequence_number=locked.last_sequence + offset,
+                user_turn_number=row.user_turn_number,
+                branch_turn_number=row.branch_turn_number,
+                tool_name=row.tool_name,
+            )
+            for offset, row in enumerate(
+                source_rows.filter(branch_turn_number__lt=turn_number).order_by("sequence_number"),
+                start=1,
+            )
+        ]
+        MessageStructure.objects.using(using).bulk_create(copies)
+        Branch.objects.using(using).create(
+            session_id=session_id,
+            branch_id=branch_name,
+            parent_branch_id=source,
+            forked_from_turn=turn_number,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        _audit(
+            AuditEntry.Action.FORK,
+            session_id,
+            actor=actor,
+            branch_id=branch_name,
+            using=using,
+            parent=source,
+            turn=turn_number,
+        )
+    content = (sdk_items.decode_item(turn_message) or {}).get("content", "")
+    return branch_name, Position(branch_name, locked.generation), content
+
+
+def check_branch(*, session_id: str, branch_id: str, using: str = DEFAULT_DB_ALIAS) -> Position:
+    """The position on an existing branch, or ConversationError if there is none."""
+    generation = (
+        AgentSession.objects.using(using)
+        .filter(pk=session_id)
+        .values_list("clear_generation", flat=True)
+        .first()
+    )
+    if not _branch_exists(session_id, branch_id, using=using):
+        raise ConversationError(f"Branch '{branch_id}' does not exist")
+    return Position(branch_id, generation or 0)
+
+
+def delete_branch(
+    *,
+    session_id: str,
+    branch_id: str,
+    force: bool = False,
+    actor=None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
+    """Delete a branch's items and usage; its name stays reserved.
+
+    main can never be deleted; the active branch only with force (main then
+    becomes active). Messages no other branch holds are deleted with it.
+    """
+    if not branch_id or not branch_id.strip():
+        raise ConversationError("Branch ID cannot be empty")
+    if branch_id == MAIN_BRANCH:
+        raise ConversationError("Cannot delete the 'main' branch")
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using)
+        if not _branch_exists(session_id, branch_id, using=using):
+            raise ConversationError(f"Branch '{branch_id}' does not exist")
+        if locked.active_branch_id == branch_id and not force:
+            raise ConversationError(
+                f"Branch '{branch_id}' is the active branch; make another branch active first"
+            )
+        rows = MessageStructure.objects.using(using).filter(
+            session_id=session_id, branch_id=branch_id
+        )
+        message_ids = list(rows.values_list("message_id", flat=True))
+        usage = TurnUsage.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
+        usage.delete()
+        rows.delete()
+        _delete_unreferenced_messages(message_ids, using=using)
+        Branch.objects.using(using).filter(
+            session_id=session_id, branch_id=branch_id, deleted_at=None
+        ).update(deleted_at=timezone.now())
+        if locked.active_branch_id == branch_id:
+            AgentSession.objects.using(using).filter(pk=session_id).update(
+                active_branch_id=MAIN_BRANCH
+            )
+        _audit(
+            AuditEntry.Action.DELETE_BRANCH,
+            session_id,
+            actor=actor,
+            branch_id=branch_id,
+            using=using,
+            items=len(message_ids),
+        )
+
+
+def set_active_branch(
+    *, session_id: str, branch_id: str, actor=None, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Make the branch the one a new DjangoSession continues on."""
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using)
+        if not _branch_exists(session_id, branch_id, using=using):
+            raise ConversationError(f"Branch '{branch_id}' does not exist")
+        if locked.active_branch_id == branch_id:
+            return
+        AgentSession.objects.using(using).filter(pk=session_id).update(active_branch_id=branch_id)
+        _audit(
+            AuditEntry.Action.MAKE_ACTIVE,
+            session_id,
+            actor=actor,
+            branch_id=branch_id,
+            using=using,
+            previous=locked.active_branch_id,
+        )
+
+
+# --- trash -------------------------------------------------------------------
+
+
+def trash(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Hide a conversation everywhere but the trash, keeping every row."""
+    with transaction.atomic(using=using):
+        _lock_existing(session_id, using=using)
+        AgentSession.objects.using(using).filter(pk=session_id).update(
+            deleted_at=timezone.now(),
+            deleted_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        _audit(AuditEntry.Action.TRASH, session_id, actor=actor, using=using)
+
+
+def restore(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Bring a conversation back from the trash exactly as it was."""
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using, allow_trash=True)
+        if locked.deleted_at is None:
+            raise ConversationError(f"Conversation '{session_id}' is not in the trash")
+        AgentSession.objects.using(using).filter(pk=session_id).update(
+            deleted_at=None, deleted_by=None
+        )
+        _audit(AuditEntry.Action.RESTORE, session_id, actor=actor, using=using)
+
+
+PURGE_PERMISSION = "convstore.purge_agentsession"
+
+
+def purge(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Delete a conversation in the trash for good. Needs the purge permission."""
+    if actor is not None and not actor.has_perm(PURGE_PERMISSION):
+        raise PermissionError("Purging conversations needs the 'purge' permission")
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using, allow_trash=True)
+        if locked.deleted_at is None:
+            raise ConversationError(
+                f"Conversation '{session_id}' is not in the trash; move it there first"
+            )
+        counts = {}
+        for model in (TurnUsage, MessageStructure, AgentMessage, Branch):
+            deleted, _ = model.objects.using(using).filter(session_id=session_id).delete()
+            counts[model._meta.db_table] = deleted
+        AgentSession.objects.using(using).filter(pk=session_id).delete()
+        _audit(AuditEntry.Action.PURGE, session_id, actor=actor, using=using, rows=counts)

@@ -1,0 +1,282 @@
+"""The four tables of the Agents SDK, mirrored by name and column, and our own few.
+
+The SDK's writers insert only the SDK's columns, so every column we add is
+nullable or has a database default, and SDK timestamps default in the database.
+Foreign keys of the mirrored tables are declared without Django constraints and
+created by migration 0002 as the SDK declares them (ON DELETE CASCADE) on
+PostgreSQL, so a clear by the SDK's own writer cascades as it expects.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+MAIN_BRANCH = "main"
+
+
+class AgentSession(models.Model):
+    session_id = models.TextField(primary_key=True)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    # Ours.
+    title = models.TextField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The branch a new DjangoSession continues on.
+    active_branch_id = models.TextField(db_default=MAIN_BRANCH)
+    # Bumped by every clear, so a session object sitting on a branch notices
+    # that another object cleared the conversation and falls back to main.
+    clear_generation = models.IntegerField(db_default=0)
+
+    class Meta:
+        db_table = "agent_sessions"
+        ordering = ["-updated_at"]
+        permissions = [("purge_agentsession", "Can purge conversations for good")]
+        indexes = [
+            # The conversation list and the overview: live conversations by activity.
+            models.Index(
+                fields=["-updated_at"],
+                name="agent_sessions_live_recent",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            # The trash.
+            models.Index(
+                fields=["-deleted_at"],
+                name="agent_sessions_trash",
+                condition=models.Q(deleted_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.session_id
+
+    @property
+    def in_trash(self) -> bool:
+        return self.deleted_at is not None
+
+
+class AgentMessage(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(
+        AgentSession,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,  # idx_agent_messages_session_id covers it
+        related_name="messages",
+    )
+    # The item exactly as json.dumps wrote it: TEXT, not JSON, for an exact round trip.
+    message_data = models.TextField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "agent_messages"
+        indexes = [
+            # The SDK's idx_agent_messages_session_id: a session's messages in order.
+            models.Index(fields=["session", "id"], name="idx_agent_messages_session_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} of {self.session_id}"
+
+
+class MessageStructure(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(
+        AgentSession,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,  # the composite indexes below start with it
+        related_name="+",
+    )
+    message = models.ForeignKey(
+        AgentMessage, on_delete=models.CASCADE, db_constraint=False, related_name="structure"
+    )
+    branch_id = models.TextField(default=MAIN_BRANCH, db_default=MAIN_BRANCH)
+    message_type = models.TextField()
+    sequence_number = models.IntegerField()
+    user_turn_number = models.IntegerField(null=True)
+    branch_turn_number = models.IntegerField(null=True)
+    tool_name = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "message_structure"
+        indexes = [
+            # The next sequence number of a session (MAX over the session).
+            models.Index(fields=["session", "sequence_number"], name="idx_structure_session_seq"),
+            # Branch listing and counts.
+            models.Index(fields=["session", "branch_id"], name="idx_structure_branch"),
+            # Turn lookups: the current turn, a turn's rows, forking.
+            models.Index(
+                fields=["session", "branch_id", "user_turn_number"], name="idx_structure_turn"
+            ),
+            # Reading a branch in order, and its newest items for get_items(limit=N).
+            models.Index(
+                fields=["session", "branch_id", "sequence_number"],
+                name="idx_structure_branch_seq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} #{self.sequence_number} {self.message_type}"
+
+
+class TurnUsage(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    session = models.ForeignKey(
+        AgentSession,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,  # the composite indexes below start with it
+        related_name="+",
+    )
+    branch_id = models.TextField(default=MAIN_BRANCH, db_default=MAIN_BRANCH)
+    user_turn_number = models.IntegerField()
+    requests = models.IntegerField(default=0, db_default=0)
+    input_tokens = models.IntegerField(default=0, db_default=0)
+    output_tokens = models.IntegerField(default=0, db_default=0)
+    total_tokens = models.IntegerField(default=0, db_default=0)
+    input_tokens_details = models.JSONField(null=True, blank=True)
+    output_tokens_details = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    # Ours: fixed when the usage is recorded, so editing a price never reprices history.
+    model_name = models.TextField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+
+    class Meta:
+        db_table = "turn_usage"
+        constraints = [
+            # store_run_usage replaces the row of a turn: one row per turn of a branch.
+            models.UniqueConstraint(
+                fields=["session", "branch_id", "user_turn_number"],
+                name="turn_usage_session_branch_turn_uniq",
+            ),
+        ]
+        indexes = [
+            # Overview and time series: usage rows by day.
+            models.Index(fields=["created_at"], name="turn_usage_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.branch_id} turn {self.user_turn_number}"
+
+
+class Branch(models.Model):
+    """A branch of a conversation, and the reservation of its name.
+
+    Rows outlive the branch (deleted_at set): the SDK keeps a branch name
+    reserved after the branch is deleted or the conversation cleared.
+    """
+
+    session = models.ForeignKey(
+        AgentSession,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,  # branch_name_uniq starts with it
+        related_name="branches",
+    )
+    branch_id = models.TextField()
+    parent_branch_id = models.TextField(null=True, blank=True)
+    forked_from_turn = models.IntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "convstore_branch"
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A name is used once per conversation, ever.
+            models.UniqueConstraint(fields=["session", "branch_id"], name="branch_name_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.branch_id
+
+    @property
+    def is_live(self) -> bool:
+        return self.deleted_at is None
+
+
+class AuditEntry(models.Model):
+    """Who changed what. Keeps the ids as text so it outlives a purge."""
+
+    class Action(models.TextChoices):
+        FORK = "fork", "Branch created"
+        MAKE_ACTIVE = "make_active", "Branch made active"
+        DELETE_BRANCH = "delete_branch", "Branch deleted"
+        CLEAR = "clear", "Conversation cleared"
+        TRASH = "trash", "Moved to trash"
+        RESTORE = "restore", "Restored"
+        PURGE = "purge", "Purged"
+        EDIT = "edit", "Edited"
+        RECOMPUTE = "recompute", "Structure recomputed"
+        REPRICE = "reprice", "Usage repriced"
+        IMPORT = "import", "Imported"
+
+    at = models.DateTimeField(db_default=Now())
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What did it when there is no user: "agent", "command", ...
+    actor_label = models.TextField(blank=True, default="")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    session_id = models.TextField()
+    branch_id = models.TextField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "convstore_audit"
+        ordering = ["-at", "-id"]
+        indexes = [
+            # The audit log page: newest first, optionally by conversation.
+            models.Index(fields=["-at"], name="audit_at"),
+            models.Index(fields=["session_id", "-at"], name="audit_session_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.session_id}"
+
+    @property
+    def who(self) -> str:
+        return self.actor.get_username() if self.actor else (self.actor_label or "system")
+
+
+class ModelPrice(models.Model):
+    """Price per million tokens of a model, in force from a date on."""
+
+    model_name = models.TextField()
+    effective_from = models.DateField()
+    input_per_million = models.DecimalField(max_digits=12, decimal_places=4)
+    cached_input_per_million = models.DecimalField(max_digits=12, decimal_places=4)
+    output_per_million = models.DecimalField(max_digits=12, decimal_places=4)
+
+    class Meta:
+        db_table = "convstore_model_price"
+        ordering = ["model_name", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_name", "effective_from"], name="model_price_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} from {self.effective_from}"

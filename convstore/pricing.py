@@ -1,0 +1,78 @@
+"""Model prices and the cost of a usage row.
+
+Prices are per million tokens and dated: the price in force on a day is the
+newest row whose effective_from is on or before it. Cached input tokens are
+part of input_tokens and billed at the cached rate; reasoning tokens are part
+of output_tokens.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+
+from .models import ModelPrice
+
+MILLION = Decimal(1_000_000)
+
+# Public list prices (USD per 1M tokens: input, cached input, output), as
+# published by OpenAI for these models; editable in admin, dated so an edit
+# takes effect from its own date on.
+DEFAULT_PRICES: dict[str, tuple[str, str, str]] = {
+    "gpt-4.1": ("2.00", "0.50", "8.00"),
+    "gpt-4.1-mini": ("0.40", "0.10", "1.60"),
+    "gpt-4.1-nano": ("0.10", "0.025", "0.40"),
+    "gpt-4o": ("2.50", "1.25", "10.00"),
+    "gpt-4o-mini": ("0.15", "0.075", "0.60"),
+    "o3": ("2.00", "0.50", "8.00"),
+    "o4-mini": ("1.10", "0.275", "4.40"),
+    "gpt-5": ("1.25", "0.125", "10.00"),
+    "gpt-5-mini": ("0.25", "0.025", "2.00"),
+    "gpt-5-nano": ("0.05", "0.005", "0.40"),
+}
+DEFAULT_PRICES_FROM = datetime.date(2025, 1, 1)
+
+
+def price_in_force(model_name: str | None, on: datetime.date) -> ModelPrice | None:
+    if not model_name:
+        return None
+    return (
+        ModelPrice.objects.filter(model_name=model_name, effective_from__lte=on)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def cost_of(
+    price: ModelPrice | None, *, input_tokens: int, cached_tokens: int, output_tokens: int
+) -> Decimal | None:
+    if price is None:
+        return None
+    cached = min(max(cached_tokens, 0), input_tokens)
+    return (
+        (input_tokens - cached) * price.input_per_million
+        + cached * price.cached_input_per_million
+        + output_tokens * price.output_per_million
+    ) / MILLION
+
+
+def seed_default_prices() -> int:
+    """Add the default price rows that are missing; returns how many were added."""
+    existing = set(
+        ModelPrice.objects.filter(
+            Q(model_name__in=DEFAULT_PRICES) & Q(effective_from=DEFAULT_PRICES_FROM)
+        ).values_list("model_name", flat=True)
+    )
+    rows = [
+        ModelPrice(
+            model_name=name,
+            effective_from=DEFAULT_PRICES_FROM,
+            input_per_million=Decimal(inp),
+            cached_input_per_million=Decimal(cached),
+            output_per_million=Decimal(out),
+        )
+        for name, (inp, cached, out) in DEFAULT_PRICES.items()
+        if name not in existing
+    ]
+    ModelPrice.objects.bulk_create(rows)
+    return len(rows)

@@ -1,0 +1,330 @@
+"""DjangoSession: the Agents SDK's AdvancedSQLiteSession, stored through the Django ORM.
+
+    session = DjangoSession("user-123")
+    result = await Runner.run(agent, "Hello", session=session)
+    await session.store_run_usage(result)
+
+Writes go through convstore.conversations and reads through convstore.queries;
+this class only keeps the object's own position (its branch) and bridges async
+callers to the ORM.
+"""
+
+import logging
+from typing import Any
+
+from agents.memory.session_settings import (
+    SessionSettings,
+    coerce_session_settings,
+    resolve_session_limit,
+)
+from asgiref.sync import sync_to_async
+from django.db import DEFAULT_DB_ALIAS
+
+from . import conversations, queries
+from .conversations import Position
+from .models import MAIN_BRANCH
+
+logger = logging.getLogger(__name__)
+
+
+def _in_thread(function):
+    return sync_to_async(function, thread_sensitive=True)
+
+
+def run_model_name(result: Any) -> str | None:
+    """The model the run's last agent names, if it names one."""
+    try:
+        model = getattr(result.last_agent, "model", None)
+    except Exception:
+        return None
+    if isinstance(model, str):
+        return model or None
+    name = getattr(model, "model", None)
+    return name if isinstance(name, str) and name else None
+
+
+class DjangoSession:
+    """An Agents SDK session with branching and usage analytics, stored in Django's database.
+
+    It behaves like the SDK's AdvancedSQLiteSession (same methods, arguments,
+    return values and errors). A new object starts on the conversation's
+    active branch (main unless another branch was made active);
+    switch_to_branch moves only this object.
+
+    Args:
+        session_id: The conversation's id.
+        session_settings: Default settings, e.g. {"limit": 50} for get_items().
+        using: The Django database alias (default: "default").
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        using: str | None = None,
+    ):
+        if not isinstance(session_id, str) or not session_id:
+            raise ValueError("session_id must be a non-empty string")
+        self.session_id = session_id
+        self.session_settings = (
+            coerce_session_settings(session_settings)
+            if session_settings is not None
+            else SessionSettings()
+        )
+        self.using = using or DEFAULT_DB_ALIAS
+        self._position: Position | None = None
+
+    def __repr__(self) -> str:
+        branch = self._position.branch_id if self._position else "(not loaded)"
+        return f"<DjangoSession {self.session_id!r} on {branch!r}>"
+
+    # --- position ------------------------------------------------------------
+
+    def _start(self) -> Position:
+        """The object's position; loaded from the conversation on first use."""
+        if self._position is None:
+            state = queries.session_state(self.session_id, using=self.using)
+            if state["in_trash"]:
+                raise conversations.ConversationInTrash(
+                    f"Conversation '{self.session_id}' is in the trash; restore it first"
+                )
+            if state["needs_adoption"]:
+                conversations.adopt_unstructured_messages(
+                    session_id=self.session_id, using=self.using
+                )
+            self._position = Position(state["active_branch_id"], state["generation"])
+        return self._position
+
+    def _read_branch(self, branch_id: str | None) -> str:
+        """The branch a read is about: the one asked for, else this object's own."""
+        if branch_id is not None:
+            return branch_id
+        position = self._start()
+        if position.branch_id != MAIN_BRANCH:
+            generation = queries.clear_generation(self.session_id, using=self.using)
+            if generation != position.generation:
+                # Another object cleared the conversation: back to main, as the SDK does.
+                self._position = position = Position(MAIN_BRANCH, generation)
+        return position.branch_id
+
+    @property
+    def current_branch_id(self) -> str | None:
+        """The branch this object reads and writes (None until its first call)."""
+        return self._position.branch_id if self._position else None
+
+    # --- history -------------------------------------------------------------
+
+    async def get_items(self, limit: int | None = None, branch_id: str | None = None) -> list:
+        """Items of this object's branch (or branch_id), oldest first; the newest `limit`."""
+        effective_limit = resolve_session_limit(limit, self.session_settings)
+
+        def read():
+            return queries.branch_items(
+                self.session_id, self._read_branch(branch_id), effective_limit, using=self.using
+            )
+
+        return await _in_thread(read)()
+
+    async def add_items(self, items: list) -> None:
+        """Append items to this object's branch, in one transaction."""
+        if not items:
+            return
+
+        def write():
+            self._position = conversations.append_items(
+                session_id=self.session_id, items=items, position=self._start(), using=self.using
+            )
+
+        await _in_thread(write)()
+
+    async def pop_item(self) -> dict | None:
+        """Remove and return the newest item of this object's branch (None if empty)."""
+
+        def write():
+            item, self._position = conversations.pop_item(
+                session_id=self.session_id, position=self._start(), using=self.using
+            )
+            return item
+
+        return await _in_thread(write)()
+
+    async def clear_session(self) -> None:
+        """Delete every item, branch and usage row of the conversation."""
+
+        def write():
+            self._position = conversations.clear(session_id=self.session_id, using=self.using)
+
+        await _in_thread(write)()
+
+    # --- usage ---------------------------------------------------------------
+
+    async def store_run_usage(self, result: Any) -> None:
+        """Record a run's usage (and model) as the current turn's usage, replacing it.
+
+        As in the SDK, a failure is logged, not raised.
+        """
+        usage = getattr(getattr(result, "context_wrapper", None), "usage", None)
+        if usage is None:
+            return
+        model_name = run_model_name(result)
+
+        def write():
+            self._read_branch(None)
+            conversations.record_usage(
+                session_id=self.session_id,
+                usage=usage,
+                model_name=model_name,
+                position=self._position,
+                using=self.using,
+            )
+
+        try:
+            await _in_thread(write)()
+        except Exception:
+            logger.exception("Failed to store session usage for %s", self.session_id)
+
+    async def get_session_usage(self, branch_id: str | None = None) -> dict[str, int] | None:
+        """Usage summed over branch_id, or over every branch; None when none is recorded."""
+        return await _in_thread(queries.session_usage)(self.session_id, branch_id, using=self.using)
+
+    async def get_turn_usage(
+        self, user_turn_number: int | None = None, branch_id: str | None = None
+    ) -> list[dict[str, Any]] | dict[str, Any]:
+        """Usage of one turn (a dict, {} if none) or of every turn of the branch (a list)."""
+
+        def read():
+            return queries.turn_usage(
+                self.session_id, self._read_branch(branch_id), user_turn_number, using=self.using
+            )
+
+        return await _in_thread(read)()
+
+    # --- structure -----------------------------------------------------------
+
+    async def get_conversation_turns(self, branch_id: str | None = None) -> list[dict[str, Any]]:
+        """The branch's user turns: turn, content (first 100 chars), full_content, timestamp."""
+
+        def read():
+            return queries.conversation_turns(
+                self.session_id, self._read_branch(branch_id), using=self.using
+            )
+
+        return await _in_thread(read)()
+
+    async def find_turns_by_content(
+        self, search_term: str, branch_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """User turns containing search_term (case-insensitive for ASCII letters)."""
+
+        def read():
+            return queries.find_turns(
+                self.session_id, self._read_branch(branch_id), search_term, using=self.using
+            )
+
+        return await _in_thread(read)()
+
+    async def get_conversation_by_turns(
+        self, branch_id: str | None = None
+    ) -> dict[int, list[dict[str, str | None]]]:
+        """{turn: [{"type": ..., "tool_name": ...}, ...]} for the branch."""
+
+        def read():
+            return queries.conversation_by_turns(
+                self.session_id, self._read_branch(branch_id), using=self.using
+            )
+
+        return await _in_thread(read)()
+
+    async def get_tool_usage(self, branch_id: str | None = None) -> list[tuple[str, int, int]]:
+        """[(tool_name, calls, turn), ...] for the branch."""
+
+        def read():
+            return queries.tool_usage(
+                self.session_id, self._read_branch(branch_id), using=self.using
+            )
+
+        return await _in_thread(read)()
+
+    # --- branches ------------------------------------------------------------
+
+    async def create_branch_from_turn(
+        self, turn_number: int, branch_name: str | None = None
+    ) -> str:
+        """Branch from user turn N (a copy of the turns before it) and switch to it.
+
+        Raises ValueError when the turn holds no user message or the name is
+        blank or was used before in this conversation.
+        """
+
+        def write():
+            self._read_branch(None)
+            name, self._position, _content = conversations.fork(
+                session_id=self.session_id,
+                turn_number=turn_number,
+                branch_name=branch_name,
+                position=self._position,
+                using=self.using,
+            )
+            return name
+
+        return await _in_thread(write)()
+
+    async def create_branch_from_content(
+        self, search_term: str, branch_name: str | None = None
+    ) -> str:
+        """Branch from the first user turn containing search_term."""
+        matches = await self.find_turns_by_content(search_term)
+        if not matches:
+            raise ValueError(f"No user turns found containing '{search_term}'")
+        return await self.create_branch_from_turn(matches[0]["turn"], branch_name)
+
+    async def switch_to_branch(self, branch_id: str) -> None:
+        """Move this object to another branch (ValueError if there is no such branch)."""
+
+        def check():
+            self._position = conversations.check_branch(
+                session_id=self.session_id, branch_id=branch_id, using=self.using
+            )
+
+        await _in_thread(check)()
+
+    async def delete_branch(self, branch_id: str, force: bool = False) -> None:
+        """Delete a branch; its name stays reserved. force allows this object's own branch."""
+
+        def write():
+            current = self._read_branch(None)
+            protected = not branch_id or not branch_id.strip() or branch_id == MAIN_BRANCH
+            if not protected and branch_id == current:
+                if not force:
+                    raise ValueError(
+                        f"Cannot delete current branch '{branch_id}'. "
+                        "Use force=True or switch branches first"
+                    )
+                conversations.check_branch(
+                    session_id=self.session_id, branch_id=branch_id, using=self.using
+                )
+                self._position = Position(MAIN_BRANCH, self._position.generation)
+            conversations.delete_branch(
+                session_id=self.session_id, branch_id=branch_id, force=True, using=self.using
+            )
+
+        await _in_thread(write)()
+
+    async def list_branches(self) -> list[dict[str, Any]]:
+        """Every branch: branch_id, message_count, user_turns, is_current, created_at."""
+
+        def read():
+            return queries.branches(self.session_id, self._read_branch(None), using=self.using)
+
+        return await _in_thread(read)()
+
+    # --- trash ---------------------------------------------------------------
+
+    async def soft_delete(self) -> None:
+        """Move the conversation to the trash, keeping every row."""
+        await _in_thread(conversations.trash)(session_id=self.session_id, using=self.using)
+
+    async def restore(self) -> None:
+        """Bring the conversation back from the trash exactly as it was."""
+        await _in_thread(conversations.restore)(session_id=self.session_id, using=self.using)
