@@ -90,6 +90,11 @@ WSGI_APPLICATION = "convstore.wsgi.application"
 ASGI_APPLICATION = "convstore.asgi.application"
 
 
+def test_database_name() -> str:
+    # One test database per test run, so runs side by side do not collide.
+    return os.environ.get("TEST_DATABASE_NAME") or f"test_convstore_{os.getpid()}"
+
+
 def database_config() -> dict:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -108,9 +113,9 @@ def database_config() -> dict:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        config["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+        config["TEST"] = {"NAME": str(BASE_DIR / "var" / f"{test_database_name()}.sqlite3")}
     elif config["ENGINE"] == "django.db.backends.postgresql":
-        config["ENGINE"] = "django.db.backends.postgresql"
+        config["TEST"] = {"NAME": test_database_name()}
     else:
         raise ImproperlyConfigured(f"Unsupported database engine in DATABASE_URL: {url}")
     return config

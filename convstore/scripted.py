@@ -1,0 +1,104 @@
+"""An offline Agents SDK Model that plays back a script, for tests and demo data.
+
+Each call to the model takes the next Step: text and/or tool calls, with the
+token usage that call reports. The real Runner drives it, runs the tools and
+writes to the session, so everything but the network is real.
+"""
+
+import itertools
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.items import ModelResponse
+from agents.models.interface import Model
+from agents.usage import Usage
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseReasoningItem,
+)
+from openai.types.responses.response_reasoning_item import Summary
+from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Step:
+    """One model call's answer and the usage it reports."""
+
+    text: str | None = None
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    reasoning: str | None = None
+    input_tokens: int = 100
+    cached_tokens: int = 0
+    output_tokens: int = 20
+    reasoning_tokens: int = 0
+
+    def usage(self) -> Usage:
+        return Usage(
+            requests=1,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            total_tokens=self.input_tokens + self.output_tokens,
+            input_tokens_details=InputTokensDetails(cached_tokens=self.cached_tokens, cache_write_tokens=0),
+            output_tokens_details=OutputTokensDetails(reasoning_tokens=self.reasoning_tokens),
+        )
+
+    def output(self) -> list:
+        items: list = []
+        if self.reasoning:
+            items.append(
+                ResponseReasoningItem(
+                    id=f"rs_{next(_ids)}",
+                    type="reasoning",
+                    summary=[Summary(text=self.reasoning, type="summary_text")],
+                )
+            )
+        for name, arguments in self.tool_calls:
+            number = next(_ids)
+            items.append(
+                ResponseFunctionToolCall(
+                    id=f"fc_{number}",
+                    call_id=f"call_{number}",
+                    type="function_call",
+                    name=name,
+                    arguments=json.dumps(arguments),
+                )
+            )
+        if self.text is not None:
+            items.append(
+                ResponseOutputMessage(
+                    id=f"msg_{next(_ids)}",
+                    type="message",
+                    role="assistant",
+                    status="completed",
+                    content=[ResponseOutputText(type="output_text", text=self.text, annotations=[])],
+                )
+            )
+        return items
+
+
+class ScriptedModel(Model):
+    """Answers each call with the next Step; `model` is the name it reports."""
+
+    def __init__(self, steps: Iterable[Step], model: str = "gpt-4.1-mini"):
+        self.steps = list(steps)
+        self.model = model
+        self.calls = 0
+
+    def add(self, *steps: Step) -> None:
+        self.steps.extend(steps)
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        if self.calls >= len(self.steps):
+            raise RuntimeError(f"The script has no step for model call {self.calls + 1}")
+        step = self.steps[self.calls]
+        self.calls += 1
+        return ModelResponse(output=step.output(), usage=step.usage(), response_id=None)
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator:
+        raise NotImplementedError("ScriptedModel answers Runner.run, not streamed runs")
