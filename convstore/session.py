@@ -100,13 +100,15 @@ class DjangoSession:
         """The branch a read is about: the one asked for, else this object's own."""
         if branch_id is not None:
             return branch_id
-        position = self._start()
-        if position.branch_id != MAIN_BRANCH:
-            generation = queries.clear_generation(self.session_id, using=self.using)
-            if generation != position.generation:
-                # Another object cleared the conversation: back to main, as the SDK does.
-                self._position = position = Position(MAIN_BRANCH, generation)
-        return position.branch_id
+        if self._start().branch_id != MAIN_BRANCH:
+            self._notice_clear()
+        return self._position.branch_id
+
+    def _notice_clear(self) -> None:
+        """Back to main when another object cleared the conversation, as the SDK does."""
+        generation = queries.clear_generation(self.session_id, using=self.using)
+        if generation != self._position.generation:
+            self._position = Position(MAIN_BRANCH, generation)
 
     @property
     def current_branch_id(self) -> str | None:
@@ -170,14 +172,17 @@ class DjangoSession:
         model_name = run_model_name(result)
 
         def write():
-            self._read_branch(None)
+            # The position the run wrote from, not refreshed first: when another
+            # object cleared the conversation since, the usage belongs to history
+            # that is gone and record_usage drops it, as the SDK does.
             conversations.record_usage(
                 session_id=self.session_id,
                 usage=usage,
                 model_name=model_name,
-                position=self._position,
+                position=self._start(),
                 using=self.using,
             )
+            self._notice_clear()
 
         try:
             await _in_thread(write)()
@@ -259,13 +264,19 @@ class DjangoSession:
 
         def write():
             self._read_branch(None)
-            name, self._position, _content = conversations.fork(
-                session_id=self.session_id,
-                turn_number=turn_number,
-                branch_name=branch_name,
-                position=self._position,
-                using=self.using,
-            )
+            try:
+                name, self._position, _content = conversations.fork(
+                    session_id=self.session_id,
+                    turn_number=turn_number,
+                    branch_name=branch_name,
+                    position=self._position,
+                    using=self.using,
+                )
+            except conversations.ConversationNotFound:
+                # To the SDK a conversation never written to is an empty one.
+                raise conversations.ConversationError(
+                    f"Turn {turn_number} does not contain a user message in branch '{MAIN_BRANCH}'"
+                ) from None
             return name
 
         return await _in_thread(write)()
@@ -305,9 +316,15 @@ class DjangoSession:
                     session_id=self.session_id, branch_id=branch_id, using=self.using
                 )
                 self._position = Position(MAIN_BRANCH, self._position.generation)
-            conversations.delete_branch(
-                session_id=self.session_id, branch_id=branch_id, force=True, using=self.using
-            )
+            try:
+                conversations.delete_branch(
+                    session_id=self.session_id, branch_id=branch_id, force=True, using=self.using
+                )
+            except conversations.ConversationNotFound:
+                # To the SDK a conversation never written to is an empty one.
+                raise conversations.ConversationError(
+                    f"Branch '{branch_id}' does not exist"
+                ) from None
 
         await _in_thread(write)()
 
