@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
@@ -70,6 +70,27 @@ def _max_of(queryset, field: str) -> Subquery:
     return Subquery(queryset.order_by().values("session_id").annotate(m=Max(field)).values("m")[:1])
 
 
+def _hold_row_lock(session_id: str, *, using: str) -> bool:
+    """Wait for and take the conversation row's lock, in a statement of its own.
+
+    False when there was no row to lock: the caller must then treat the row as
+    missing even if a later statement sees it (its creator committed meanwhile).
+    PostgreSQL (READ COMMITTED) evaluates a statement's subqueries on the
+    snapshot taken when the statement began, before it waited for the lock, so
+    a MAX(sequence_number) read in the locking statement itself can be stale.
+    SQLite has no row locks: its IMMEDIATE transaction took the write lock at BEGIN.
+    """
+    if not connections[using].features.has_select_for_update:
+        return True
+    locked = (
+        AgentSession.objects.using(using)
+        .select_for_update()
+        .filter(pk=session_id)
+        .values_list("pk", flat=True)
+    )
+    return bool(list(locked))
+
+
 def _lock(session_id: str, *, using: str, create: bool) -> _Locked | None:
     """Lock the conversation row (creating it if asked); None if it does not exist."""
     structure = MessageStructure.objects.using(using).filter(session_id=OuterRef("pk"))
@@ -80,7 +101,6 @@ def _lock(session_id: str, *, using: str, create: bool) -> _Locked | None:
     )
     queryset = (
         AgentSession.objects.using(using)
-        .select_for_update(of=("self",))
         .filter(pk=session_id)
         .annotate(
             last_sequence=_max_of(structure, "sequence_number"),
@@ -103,11 +123,12 @@ def _lock(session_id: str, *, using: str, create: bool) -> _Locked | None:
             "newest_unstructured",
         )
     )
-    row = queryset.first()
+    row = queryset.first() if _hold_row_lock(session_id, using=using) else None
     if row is None and create:
         AgentSession.objects.using(using).bulk_create(
             [AgentSession(session_id=session_id)], ignore_conflicts=True
         )
+        _hold_row_lock(session_id, using=using)
         row = queryset.first()
     if row is None:
         return None

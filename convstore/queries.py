@@ -49,14 +49,17 @@ def session_state(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     }
 
 
-def clear_generation(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> int:
-    value = (
+def generation_and_trash(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> tuple[int, bool]:
+    """The conversation's clear generation, and whether it is in the trash."""
+    row = (
         AgentSession.objects.using(using)
         .filter(pk=session_id)
-        .values_list("clear_generation", flat=True)
+        .values_list("clear_generation", "deleted_at")
         .first()
     )
-    return value or 0
+    if row is None:
+        return 0, False
+    return row[0] or 0, row[1] is not None
 
 
 def _branch_rows(session_id: str, branch_id: str, using: str):

@@ -96,19 +96,26 @@ class DjangoSession:
             self._position = Position(state["active_branch_id"], state["generation"])
         return self._position
 
+    def _observe(self) -> int:
+        """The conversation's clear generation; ConversationInTrash if it is in the trash."""
+        if self._position is None:
+            return self._start().generation
+        generation, in_trash = queries.generation_and_trash(self.session_id, using=self.using)
+        if in_trash:
+            raise conversations.ConversationInTrash(
+                f"Conversation '{self.session_id}' is in the trash; restore it first"
+            )
+        return generation
+
     def _read_branch(self, branch_id: str | None) -> str:
         """The branch a read is about: the one asked for, else this object's own."""
+        generation = self._observe()
         if branch_id is not None:
             return branch_id
-        if self._start().branch_id != MAIN_BRANCH:
-            self._notice_clear()
-        return self._position.branch_id
-
-    def _notice_clear(self) -> None:
-        """Back to main when another object cleared the conversation, as the SDK does."""
-        generation = queries.clear_generation(self.session_id, using=self.using)
         if generation != self._position.generation:
+            # Another object cleared the conversation: back to main, as the SDK does.
             self._position = Position(MAIN_BRANCH, generation)
+        return self._position.branch_id
 
     @property
     def current_branch_id(self) -> str | None:
@@ -182,7 +189,7 @@ class DjangoSession:
                 position=self._start(),
                 using=self.using,
             )
-            self._notice_clear()
+            self._read_branch(None)
 
         try:
             await _in_thread(write)()
@@ -191,7 +198,12 @@ class DjangoSession:
 
     async def get_session_usage(self, branch_id: str | None = None) -> dict[str, int] | None:
         """Usage summed over branch_id, or over every branch; None when none is recorded."""
-        return await _in_thread(queries.session_usage)(self.session_id, branch_id, using=self.using)
+
+        def read():
+            self._observe()
+            return queries.session_usage(self.session_id, branch_id, using=self.using)
+
+        return await _in_thread(read)()
 
     async def get_turn_usage(
         self, user_turn_number: int | None = None, branch_id: str | None = None
@@ -294,6 +306,7 @@ class DjangoSession:
         """Move this object to another branch (ValueError if there is no such branch)."""
 
         def check():
+            self._observe()
             self._position = conversations.check_branch(
                 session_id=self.session_id, branch_id=branch_id, using=self.using
             )
