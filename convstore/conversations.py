@@ -11,6 +11,7 @@ clear generation it last saw. When another writer has cleared the conversation
 since, the position falls back to main, as in the SDK.
 """
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from .models import (
     AuditEntry,
     Branch,
     MessageStructure,
+    ModelPrice,
     TurnUsage,
 )
 
@@ -169,14 +171,17 @@ def _audit(
     actor=None,
     branch_id: str | None = None,
     using: str,
+    actor_label: str | None = None,
     **detail: Any,
 ) -> None:
+    if actor_label is None:
+        actor_label = "" if actor is not None else "agent"
     AuditEntry.objects.using(using).create(
         action=action,
         session_id=session_id,
         branch_id=branch_id,
         actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_label="" if actor is not None else "agent",
+        actor_label=actor_label,
         detail=detail,
     )
 
@@ -648,3 +653,423 @@ def purge(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None
             counts[model._meta.db_table] = deleted
         AgentSession.objects.using(using).filter(pk=session_id).delete()
         _audit(AuditEntry.Action.PURGE, session_id, actor=actor, using=using, rows=counts)
+
+
+# --- data fixes (admin) ------------------------------------------------------
+
+
+def set_title(
+    *, session_id: str, title: str | None, actor=None, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Rename a conversation; a blank title clears it."""
+    title = (title or "").strip() or None
+    with transaction.atomic(using=using):
+        _lock_existing(session_id, using=using, allow_trash=True)
+        conversation = AgentSession.objects.using(using).filter(pk=session_id)
+        previous = conversation.values_list("title", flat=True).get()
+        if previous == title:
+            return
+        conversation.update(title=title)
+        _audit(
+            AuditEntry.Action.EDIT,
+            session_id,
+            actor=actor,
+            using=using,
+            field="title",
+            before=previous,
+            after=title,
+        )
+
+
+def check_sdk_item(item: Any) -> str:
+    """The item encoded as the SDK stores it, or InvalidItem when it is no SDK item.
+
+    An SDK item is a JSON object naming its "role" (messages) or "type" (all others).
+    """
+    if not isinstance(item, dict):
+        kind = "null" if item is None else type(item).__name__
+        raise sdk_items.InvalidItem(f"An SDK item is a JSON object, not {kind}")
+    if not any(isinstance(item.get(key), str) and item.get(key) for key in ("role", "type")):
+        raise sdk_items.InvalidItem('An SDK item names its "role" or its "type"')
+    return sdk_items.encode_item(item)
+
+
+def _structure_fields(item: Any) -> dict:
+    return {"message_type": sdk_items.message_type(item), "tool_name": sdk_items.tool_name(item)}
+
+
+# The message_structure columns that follow from a branch's messages.
+DERIVED_FIELDS = ("message_type", "tool_name", "user_turn_number", "branch_turn_number")
+
+
+def _renumber_branch(session_id: str, branch_id: str, *, using: str) -> int:
+    """Re-derive kind, tool and turn numbers of a branch's rows; returns rows changed."""
+    rows = (
+        MessageStructure.objects.using(using)
+        .filter(session_id=session_id, branch_id=branch_id)
+        .select_related("message")
+        .order_by("sequence_number")
+    )
+    changed, turn = [], 0
+    for row in rows:
+        item = sdk_items.decode_item(row.message.message_data)
+        if sdk_items.is_user_message(item):
+            turn += 1
+        derived = {**_structure_fields(item), "user_turn_number": turn, "branch_turn_number": turn}
+        if any(getattr(row, name) != value for name, value in derived.items()):
+            for name, value in derived.items():
+                setattr(row, name, value)
+            changed.append(row)
+    MessageStructure.objects.using(using).bulk_update(changed, DERIVED_FIELDS, batch_size=500)
+    return len(changed)
+
+
+def edit_message(*, message_id: int, item: Any, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Replace a stored item and re-derive its structure rows (kind, tool name).
+
+    When the edit makes the item a user message, or stops it being one, the
+    turns of every branch holding it are numbered again.
+    """
+    encoded = check_sdk_item(item)
+    message = AgentMessage.objects.using(using).filter(pk=message_id)
+    session_id = message.values_list("session_id", flat=True).first()
+    if session_id is None:
+        raise ConversationError(f"Message {message_id} does not exist")
+    with transaction.atomic(using=using):
+        _lock_existing(session_id, using=using)
+        before = message.values_list("message_data", flat=True).first()
+        if before is None:
+            raise ConversationError(f"Message {message_id} does not exist")
+        if before == encoded:
+            return
+        message.update(message_data=encoded)
+        rows = MessageStructure.objects.using(using).filter(message_id=message_id)
+        rows.update(**_structure_fields(item))
+        renumbered = []
+        if sdk_items.is_user_message(sdk_items.decode_item(before)) != sdk_items.is_user_message(
+            item
+        ):
+            renumbered = sorted(set(rows.values_list("branch_id", flat=True)))
+            for branch_id in renumbered:
+                _renumber_branch(session_id, branch_id, using=using)
+        _audit(
+            AuditEntry.Action.EDIT,
+            session_id,
+            actor=actor,
+            using=using,
+            message_id=message_id,
+            before=before,
+            after=encoded,
+            renumbered_branches=renumbered,
+        )
+
+
+def recompute_structure(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Re-derive every message_structure row of a conversation from its messages.
+
+    Messages with no structure row (written by an SDK writer that keeps none)
+    first get their place at the end of main. Returns the rows added or changed.
+    """
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using)
+        before = locked.last_sequence
+        _adopt_unstructured(locked, using=using)
+        adopted = locked.last_sequence - before
+        branch_ids = (
+            MessageStructure.objects.using(using)
+            .filter(session_id=session_id)
+            .order_by()
+            .values_list("branch_id", flat=True)
+            .distinct()
+        )
+        changed = sum(
+            _renumber_branch(session_id, branch_id, using=using) for branch_id in list(branch_ids)
+        )
+        _audit(
+            AuditEntry.Action.RECOMPUTE,
+            session_id,
+            actor=actor,
+            using=using,
+            adopted=adopted,
+            changed=changed,
+        )
+    return adopted + changed
+
+
+def _price_fields(price: ModelPrice | None) -> dict | None:
+    if price is None:
+        return None
+    names = ("input_per_million", "cached_input_per_million", "output_per_million")
+    return {
+        "model_name": price.model_name,
+        "effective_from": str(price.effective_from),
+        **{name: str(getattr(price, name)) for name in names},
+    }
+
+
+def save_price(*, price: ModelPrice, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Add or change a model price. Costs already recorded keep their value."""
+    with transaction.atomic(using=using):
+        previous = ModelPrice.objects.using(using).filter(pk=price.pk).first() if price.pk else None
+        price.save(using=using)
+        # Prices belong to no conversation: the audit row's session_id is empty.
+        _audit(
+            AuditEntry.Action.EDIT,
+            "",
+            actor=actor,
+            using=using,
+            model_price=price.pk,
+            before=_price_fields(previous),
+            after=_price_fields(price),
+        )
+
+
+def delete_price(*, price: ModelPrice, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Delete a model price. Costs already recorded keep their value."""
+    with transaction.atomic(using=using):
+        before = _price_fields(price)
+        price_id = price.pk
+        price.delete(using=using)
+        _audit(
+            AuditEntry.Action.EDIT,
+            "",
+            actor=actor,
+            using=using,
+            model_price=price_id,
+            before=before,
+            after=None,
+        )
+
+
+# --- import from an SDK database ---------------------------------------------
+
+
+def _imported_branches(conversation) -> dict[str, list[str]]:
+    """An imported conversation's items per branch, as stored text, in order."""
+    if conversation.structure is None:
+        return {MAIN_BRANCH: [message.data for message in conversation.messages]}
+    texts = {message.id: message.data for message in conversation.messages}
+    branches: dict[str, list[str]] = {}
+    for row in sorted(conversation.structure, key=lambda row: row.sequence_number):
+        if row.message_id in texts:
+            branches.setdefault(row.branch_id, []).append(texts[row.message_id])
+    return branches
+
+
+def _stored_branches(session_id: str, *, using: str) -> dict[str, list[str]]:
+    branches: dict[str, list[str]] = {}
+    rows = (
+        MessageStructure.objects.using(using)
+        .filter(session_id=session_id)
+        .order_by("sequence_number")
+        .values_list("branch_id", "message__message_data")
+    )
+    for branch_id, data in rows:
+        branches.setdefault(branch_id, []).append(data)
+    return branches
+
+
+USAGE_COLUMNS = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "input_tokens_details",
+    "output_tokens_details",
+)
+
+
+def _usage_key(branch_id, turn, requests, inputs, outputs, total, in_details, out_details):
+    return (
+        branch_id,
+        turn,
+        requests,
+        inputs,
+        outputs,
+        total,
+        json.dumps(in_details, sort_keys=True),
+        json.dumps(out_details, sort_keys=True),
+    )
+
+
+def _imported_usage(conversation) -> set[tuple]:
+    return {
+        _usage_key(
+            row.branch_id,
+            row.user_turn_number,
+            row.requests,
+            row.input_tokens,
+            row.output_tokens,
+            row.total_tokens,
+            row.input_tokens_details,
+            row.output_tokens_details,
+        )
+        for row in conversation.usage
+    }
+
+
+def _stored_usage(session_id: str, *, using: str) -> set[tuple]:
+    rows = (
+        TurnUsage.objects.using(using)
+        .filter(session_id=session_id)
+        .values_list("branch_id", "user_turn_number", *USAGE_COLUMNS)
+    )
+    return {_usage_key(*row) for row in rows}
+
+
+def _same_content(conversation, *, using: str) -> bool:
+    session_id = conversation.session_id
+    return _stored_branches(session_id, using=using) == _imported_branches(
+        conversation
+    ) and _stored_usage(session_id, using=using) == _imported_usage(conversation)
+
+
+def _import_structure(conversation, message_ids: dict[int, int], *, using: str) -> list[str]:
+    """Structure rows as the file has them, or derived (main) when it has none."""
+    session_id = conversation.session_id
+    if conversation.structure is None:
+        rows, turn = [], 0
+        for offset, message in enumerate(conversation.messages, start=1):
+            item = sdk_items.decode_item(message.data)
+            if sdk_items.is_user_message(item):
+                turn += 1
+            rows.append(
+                MessageStructure(
+                    session_id=session_id,
+                    message_id=message_ids[message.id],
+                    sequence_number=offset,
+                    user_turn_number=turn,
+                    branch_turn_number=turn,
+                    created_at=message.created_at,
+                    **_structure_fields(item),
+                )
+            )
+    else:
+        rows = [
+            MessageStructure(
+                session_id=session_id,
+                message_id=message_ids[row.message_id],
+                branch_id=row.branch_id,
+                message_type=row.message_type,
+                sequence_number=row.sequence_number,
+                user_turn_number=row.user_turn_number,
+                branch_turn_number=row.branch_turn_number,
+                tool_name=row.tool_name,
+                created_at=row.created_at,
+            )
+            for row in conversation.structure
+            if row.message_id in message_ids
+        ]
+    MessageStructure.objects.using(using).bulk_create(rows, batch_size=500)
+    return sorted({row.branch_id for row in rows})
+
+
+def _import_branches(conversation, held: list[str], *, using: str) -> None:
+    """Branch rows: one per branch holding items; reserved names as deleted branches.
+
+    The SDK keeps no parent or fork turn, and a reserved name holding no items
+    is a deleted branch or one forked at turn 1 and never written to: the SDK
+    lists neither, so neither is listed here.
+    """
+    first_seen: dict[str, Any] = {}
+    for row in conversation.structure or []:
+        if row.branch_id not in first_seen or row.created_at < first_seen[row.branch_id]:
+            first_seen[row.branch_id] = row.created_at
+    reserved = set(conversation.reserved_branches) - set(held) - {MAIN_BRANCH}
+    now = timezone.now()
+    Branch.objects.using(using).bulk_create(
+        [
+            Branch(
+                session_id=conversation.session_id,
+                branch_id=name,
+                created_at=first_seen.get(name, now),
+            )
+            for name in held
+            if name != MAIN_BRANCH
+        ]
+        + [
+            Branch(
+                session_id=conversation.session_id,
+                branch_id=name,
+                created_at=now,
+                deleted_at=now,
+            )
+            for name in sorted(reserved)
+        ]
+    )
+
+
+def import_conversation(
+    *,
+    conversation,
+    source: str,
+    actor=None,
+    actor_label: str = "command",
+    using: str = DEFAULT_DB_ALIAS,
+) -> dict[str, int] | None:
+    """Store a conversation read from an SDK database (see convstore.transfer).
+
+    Returns what was imported, or None when the conversation is already here
+    with the same items and usage. A conversation of that id with different
+    content raises ConversationError and changes nothing.
+    """
+    session_id = conversation.session_id
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is not None:
+            if locked.needs_adoption:
+                _adopt_unstructured(locked, using=using)
+            if _same_content(conversation, using=using):
+                return None
+            raise ConversationError(
+                f"Conversation '{session_id}' already exists here with different content"
+            )
+        AgentSession.objects.using(using).create(
+            session_id=session_id,
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+            clear_generation=conversation.clear_generation,
+        )
+        messages = conversation.messages
+        if conversation.structure is not None:
+            referenced = {row.message_id for row in conversation.structure}
+            messages = [message for message in messages if message.id in referenced]
+        created = AgentMessage.objects.using(using).bulk_create(
+            [
+                AgentMessage(
+                    session_id=session_id, message_data=message.data, created_at=message.created_at
+                )
+                for message in messages
+            ],
+            batch_size=500,
+        )
+        message_ids = {message.id: row.pk for message, row in zip(messages, created, strict=True)}
+        held = _import_structure(conversation, message_ids, using=using)
+        _import_branches(conversation, held, using=using)
+        TurnUsage.objects.using(using).bulk_create(
+            [
+                TurnUsage(
+                    session_id=session_id,
+                    branch_id=row.branch_id,
+                    user_turn_number=row.user_turn_number,
+                    created_at=row.created_at,
+                    **{name: getattr(row, name) for name in USAGE_COLUMNS},
+                )
+                for row in conversation.usage
+            ]
+        )
+        counts = {
+            "messages": len(created),
+            "branches": len(held),
+            "usage_rows": len(conversation.usage),
+        }
+        _audit(
+            AuditEntry.Action.IMPORT,
+            session_id,
+            actor=actor,
+            actor_label=actor_label,
+            using=using,
+            source=source,
+            **counts,
+        )
+    return counts

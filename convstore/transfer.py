@@ -1,0 +1,551 @@
+"""Moving conversations between our database and the SDK's own SQLite files.
+
+Import reads a file written by the SDK's SQLiteSession or AdvancedSQLiteSession
+(opened read-only, so the file is never changed) and stores each conversation
+through conversations.import_conversation. Export lets the SDK itself create
+its schema in a new file, then fills it with our rows, so the SDK's
+AdvancedSQLiteSession opens it and carries on.
+"""
+
+import datetime
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.extensions.memory.advanced_sqlite_session import AdvancedSQLiteSession
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+from . import conversations
+from .models import MAIN_BRANCH, AgentMessage, AgentSession, Branch, MessageStructure, TurnUsage
+from .queries import sdk_timestamp
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# The columns an SDK file must have for us to read it.
+BASE_COLUMNS = {
+    "agent_sessions": {"session_id", "created_at", "updated_at"},
+    "agent_messages": {"id", "session_id", "message_data", "created_at"},
+}
+STRUCTURE_COLUMNS = {
+    "message_structure": {
+        "session_id",
+        "message_id",
+        "branch_id",
+        "message_type",
+        "sequence_number",
+        "user_turn_number",
+        "branch_turn_number",
+        "tool_name",
+        "created_at",
+    },
+    "turn_usage": {
+        "session_id",
+        "branch_id",
+        "user_turn_number",
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "input_tokens_details",
+        "output_tokens_details",
+        "created_at",
+    },
+}
+
+
+class TransferError(ValueError):
+    """A file that cannot be imported or written as asked; nothing was changed."""
+
+
+# --- what an SDK file holds --------------------------------------------------
+
+
+@dataclass
+class SdkMessage:
+    id: int
+    data: str
+    created_at: datetime.datetime
+
+
+@dataclass
+class SdkStructureRow:
+    message_id: int
+    branch_id: str
+    message_type: str
+    sequence_number: int
+    user_turn_number: int | None
+    branch_turn_number: int | None
+    tool_name: str | None
+    created_at: datetime.datetime
+
+
+@dataclass
+class SdkUsageRow:
+    branch_id: str
+    user_turn_number: int
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    input_tokens_details: Any
+    output_tokens_details: Any
+    created_at: datetime.datetime
+
+
+@dataclass
+class SdkConversation:
+    """One conversation of an SDK file. structure is None for a SQLiteSession file."""
+
+    session_id: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    messages: list[SdkMessage]
+    structure: list[SdkStructureRow] | None
+    usage: list[SdkUsageRow] = field(default_factory=list)
+    reserved_branches: set[str] = field(default_factory=set)
+    clear_generation: int = 0
+
+
+# --- reading an SDK file -----------------------------------------------------
+
+
+def _parse_time(value: Any) -> datetime.datetime:
+    """An SDK timestamp ('YYYY-MM-DD HH:MM:SS', UTC) as an aware datetime."""
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime.datetime.now(datetime.UTC)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed
+
+
+def _parse_details(value: Any) -> Any:
+    """Token details as the SDK reads them back: parsed JSON, or None."""
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise TransferError(f"{path} does not exist")
+    if not path.is_file():
+        raise TransferError(f"{path} is not a file")
+    if path.stat().st_size == 0:
+        raise TransferError(f"{path} is empty")
+    with path.open("rb") as file:
+        if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            raise TransferError(f"{path} is not a SQLite database")
+
+
+@contextmanager
+def _open_read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection that changes nothing, not even beside the file.
+
+    Without a -wal file beside it the file holds everything, and immutable=1
+    keeps SQLite from creating -wal and -shm files for a database in WAL mode.
+    With one (an SDK writer still open, or one that crashed), SQLite has to
+    read the WAL too.
+    """
+    wal = path.with_name(path.name + "-wal")
+    options = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True)
+    except sqlite3.Error as exc:
+        raise TransferError(f"{path} cannot be opened: {exc}") from exc
+    with closing(connection):
+        try:
+            yield connection
+        except sqlite3.DatabaseError as exc:
+            raise TransferError(f"{path} is not a readable SDK database: {exc}") from exc
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _check_schema(connection: sqlite3.Connection, path: Path) -> set[str]:
+    """The optional SDK tables present; TransferError when the file is damaged or foreign."""
+    check = connection.execute("PRAGMA quick_check").fetchone()
+    if not check or check[0] != "ok":
+        raise TransferError(f"{path} is damaged: {check[0] if check else 'no answer'}")
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    for table, required in BASE_COLUMNS.items():
+        if table not in tables:
+            raise TransferError(f"{path} is not an Agents SDK session database (no {table} table)")
+        missing = required - _columns(connection, table)
+        if missing:
+            raise TransferError(f"{path}: table {table} lacks {', '.join(sorted(missing))}")
+    for table, required in STRUCTURE_COLUMNS.items():
+        if table in tables and required - _columns(connection, table):
+            missing = ", ".join(sorted(required - _columns(connection, table)))
+            raise TransferError(f"{path}: table {table} lacks {missing}")
+    return tables
+
+
+def _read_structure(connection, session_id: str) -> list[SdkStructureRow]:
+    rows = connection.execute(
+        "SELECT message_id, branch_id, message_type, sequence_number, user_turn_number,"
+        " branch_turn_number, tool_name, created_at FROM message_structure"
+        " WHERE session_id = ? ORDER BY sequence_number, id",
+        (session_id,),
+    )
+    return [SdkStructureRow(*row[:7], created_at=_parse_time(row[7])) for row in rows]
+
+
+def _read_usage(connection, session_id: str) -> list[SdkUsageRow]:
+    rows = connection.execute(
+        "SELECT branch_id, user_turn_number, requests, input_tokens, output_tokens,"
+        " total_tokens, input_tokens_details, output_tokens_details, created_at"
+        " FROM turn_usage WHERE session_id = ? ORDER BY branch_id, user_turn_number",
+        (session_id,),
+    )
+    return [
+        SdkUsageRow(
+            branch_id=branch_id,
+            user_turn_number=turn,
+            requests=requests or 0,
+            input_tokens=input_tokens or 0,
+            output_tokens=output_tokens or 0,
+            total_tokens=total_tokens or 0,
+            input_tokens_details=_parse_details(input_details),
+            output_tokens_details=_parse_details(output_details),
+            created_at=_parse_time(created_at),
+        )
+        for (
+            branch_id,
+            turn,
+            requests,
+            input_tokens,
+            output_tokens,
+            total_tokens,
+            input_details,
+            output_details,
+            created_at,
+        ) in rows
+    ]
+
+
+def _read_conversation(connection, tables: set[str], row: tuple) -> SdkConversation:
+    session_id, created_at, updated_at = row
+    messages = [
+        SdkMessage(id=message_id, data=data, created_at=_parse_time(at))
+        for message_id, data, at in connection.execute(
+            "SELECT id, message_data, created_at FROM agent_messages"
+            " WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+    ]
+    structure = None
+    if "message_structure" in tables:
+        # A conversation an AdvancedSQLiteSession wrote has structure rows; one a
+        # plain SQLiteSession wrote into the same file has none.
+        structure = _read_structure(connection, session_id) or None
+    conversation = SdkConversation(
+        session_id=session_id,
+        created_at=_parse_time(created_at),
+        updated_at=_parse_time(updated_at),
+        messages=messages,
+        structure=structure,
+    )
+    if "turn_usage" in tables:
+        conversation.usage = _read_usage(connection, session_id)
+    if "branch_reservations" in tables:
+        conversation.reserved_branches = {
+            name
+            for (name,) in connection.execute(
+                "SELECT branch_id FROM branch_reservations WHERE session_id = ?", (session_id,)
+            )
+        }
+    if "session_clear_generations" in tables:
+        generation = connection.execute(
+            "SELECT generation FROM session_clear_generations WHERE session_id = ?",
+            (session_id,),
+        ).fetchone()
+        conversation.clear_generation = generation[0] if generation else 0
+    return conversation
+
+
+def read_sdk_database(path: str | Path, session_ids: Iterable[str] = ()) -> list[SdkConversation]:
+    """Every conversation of an SDK SQLite file (or only those named), read-only."""
+    path = Path(path)
+    _check_file(path)
+    wanted = list(dict.fromkeys(session_ids))
+    with _open_read_only(path) as connection:
+        tables = _check_schema(connection, path)
+        rows = connection.execute(
+            "SELECT session_id, created_at, updated_at FROM agent_sessions"
+            " ORDER BY created_at, rowid"
+        ).fetchall()
+        found = {row[0]: row for row in rows}
+        missing = [session_id for session_id in wanted if session_id not in found]
+        if missing:
+            raise TransferError(f"{path} holds no conversation {', '.join(map(repr, missing))}")
+        chosen = [found[session_id] for session_id in wanted] if wanted else rows
+        return [_read_conversation(connection, tables, row) for row in chosen]
+
+
+@dataclass
+class ImportReport:
+    imported: dict[str, dict[str, int]] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def import_sdk_database(
+    path: str | Path,
+    session_ids: Iterable[str] = (),
+    *,
+    actor=None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> ImportReport:
+    """Import an SDK file's conversations, all or nothing.
+
+    Conversations already here with the same content are left as they are;
+    one here with different content raises ConversationError and nothing is
+    imported.
+    """
+    found = read_sdk_database(path, session_ids)
+    report = ImportReport()
+    source = Path(path).name
+    with transaction.atomic(using=using):
+        for conversation in found:
+            counts = conversations.import_conversation(
+                conversation=conversation,
+                source=source,
+                actor=actor,
+                actor_label="" if actor is not None else "command",
+                using=using,
+            )
+            if counts is None:
+                report.unchanged.append(conversation.session_id)
+            else:
+                report.imported[conversation.session_id] = counts
+    return report
+
+
+# --- writing an SDK file -----------------------------------------------------
+
+
+def _create_sdk_schema(path: Path, session_id: str) -> None:
+    """Let the SDK create its own tables, indexes and foreign keys in a new file."""
+    AdvancedSQLiteSession(session_id=session_id, db_path=path, create_tables=True).close()
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _dumps(value: Any) -> str | None:
+    return json.dumps(value) if value is not None else None
+
+
+def _session_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
+    rows = (
+        AgentSession.objects.using(using)
+        .filter(pk__in=session_ids)
+        .order_by("created_at", "pk")
+        .values_list("session_id", "created_at", "updated_at")
+    )
+    for session_id, created_at, updated_at in rows:
+        yield session_id, sdk_timestamp(created_at), sdk_timestamp(updated_at)
+
+
+def _message_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
+    rows = (
+        AgentMessage.objects.using(using)
+        .filter(session_id__in=session_ids)
+        .order_by("id")
+        .values_list("id", "session_id", "message_data", "created_at")
+    )
+    for message_id, session_id, data, created_at in rows.iterator(chunk_size=2000):
+        yield message_id, session_id, data, sdk_timestamp(created_at)
+
+
+def _structure_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
+    rows = (
+        MessageStructure.objects.using(using)
+        .filter(session_id__in=session_ids)
+        .order_by("id")
+        .values_list(
+            "id",
+            "session_id",
+            "message_id",
+            "branch_id",
+            "message_type",
+            "sequence_number",
+            "user_turn_number",
+            "branch_turn_number",
+            "tool_name",
+            "created_at",
+        )
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield (*row[:-1], sdk_timestamp(row[-1]))
+
+
+def _usage_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
+    rows = (
+        TurnUsage.objects.using(using)
+        .filter(session_id__in=session_ids)
+        .order_by("id")
+        .values_list(
+            "id",
+            "session_id",
+            "branch_id",
+            "user_turn_number",
+            "requests",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "input_tokens_details",
+            "output_tokens_details",
+            "created_at",
+        )
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield (*row[:8], _dumps(row[8]), _dumps(row[9]), sdk_timestamp(row[10]))
+
+
+def _reservation_rows(session_ids: list[str], using: str) -> set[tuple[str, str]]:
+    """Every branch name used, deleted ones included: the SDK never reuses a name."""
+    names = {(session_id, MAIN_BRANCH) for session_id in session_ids}
+    names |= set(
+        Branch.objects.using(using)
+        .filter(session_id__in=session_ids)
+        .values_list("session_id", "branch_id")
+    )
+    names |= set(
+        MessageStructure.objects.using(using)
+        .filter(session_id__in=session_ids)
+        .order_by()
+        .values_list("session_id", "branch_id")
+        .distinct()
+    )
+    return names
+
+
+def _generation_rows(session_ids: list[str], using: str) -> list[tuple[str, int]]:
+    return list(
+        AgentSession.objects.using(using)
+        .filter(pk__in=session_ids)
+        .values_list("session_id", "clear_generation")
+    )
+
+
+INSERTS = (
+    (
+        "INSERT INTO agent_sessions (session_id, created_at, updated_at) VALUES (?, ?, ?)",
+        _session_rows,
+    ),
+    (
+        "INSERT INTO agent_messages (id, session_id, message_data, created_at) VALUES (?, ?, ?, ?)",
+        _message_rows,
+    ),
+    (
+        "INSERT INTO message_structure (id, session_id, message_id, branch_id, message_type,"
+        " sequence_number, user_turn_number, branch_turn_number, tool_name, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _structure_rows,
+    ),
+    (
+        "INSERT INTO turn_usage (id, session_id, branch_id, user_turn_number, requests,"
+        " input_tokens, output_tokens, total_tokens, input_tokens_details,"
+        " output_tokens_details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _usage_rows,
+    ),
+    ("INSERT INTO branch_reservations (session_id, branch_id) VALUES (?, ?)", _reservation_rows),
+    (
+        "INSERT INTO session_clear_generations (session_id, generation) VALUES (?, ?)",
+        _generation_rows,
+    ),
+)
+
+
+def _fill(path: Path, session_ids: list[str], using: str) -> None:
+    with closing(sqlite3.connect(path)) as connection:
+        with connection:
+            # The SDK registered the session it was opened with; ours come next.
+            connection.execute("DELETE FROM session_clear_generations")
+            for chunk in _chunks(session_ids):
+                for statement, rows in INSERTS:
+                    connection.executemany(statement, rows(chunk, using))
+        # One self-contained file, no -wal beside it; the SDK turns WAL back on.
+        connection.execute("PRAGMA journal_mode=DELETE")
+
+
+def exportable_ids(session_ids: Iterable[str] = (), *, using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """The conversations to export: those named (which must exist, out of the trash),
+    else every conversation not in the trash."""
+    wanted = list(dict.fromkeys(session_ids))
+    live = AgentSession.objects.using(using).filter(deleted_at__isnull=True)
+    if not wanted:
+        return list(live.order_by("created_at", "pk").values_list("pk", flat=True))
+    found = set(live.filter(pk__in=wanted).values_list("pk", flat=True))
+    missing = [session_id for session_id in wanted if session_id not in found]
+    if missing:
+        raise TransferError(
+            f"No conversation {', '.join(map(repr, missing))} (or it is in the trash)"
+        )
+    return wanted
+
+
+def export_sdk_database(
+    path: str | Path, session_ids: Iterable[str] = (), *, using: str = DEFAULT_DB_ALIAS
+) -> list[str]:
+    """Write conversations to a new SQLite file in the SDK's schema; returns their ids.
+
+    The file appears only once complete: it is written beside its final name
+    and renamed. An existing file is never overwritten.
+    """
+    path = Path(path)
+    if path.exists():
+        raise TransferError(f"{path} already exists; choose a new file name")
+    if not path.parent.is_dir():
+        raise TransferError(f"{path.parent} is not a directory")
+    ids = exportable_ids(session_ids, using=using)
+    for session_id in ids:
+        # Messages an SDK writer added without structure rows count as main.
+        conversations.adopt_unstructured_messages(session_id=session_id, using=using)
+    handle, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(handle)
+    partial = Path(partial)
+    try:
+        partial.unlink()
+        _create_sdk_schema(partial, ids[0] if ids else "export")
+        _fill(partial, ids, using)
+        try:
+            # A hard link, unlike a rename, never replaces a file created meanwhile.
+            os.link(partial, path)
+        except FileExistsError:
+            raise TransferError(f"{path} already exists; choose a new file name") from None
+    finally:
+        for leftover in (partial, *(partial.with_name(partial.name + s) for s in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+    return ids
+
+
+def export_sqlite_bytes(session_ids: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> bytes:
+    """Conversations as the bytes of an SDK SQLite file, for a download."""
+    session_ids = list(session_ids)
+    if not session_ids:
+        raise TransferError("No conversation chosen")
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "conversations.sqlite3"
+        export_sdk_database(path, session_ids, using=using)
+        return path.read_bytes()
+
+
+def export_conversation_sqlite(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> bytes:
+    """One conversation as the bytes of an SDK SQLite file (the dashboard's download)."""
+    return export_sqlite_bytes([session_id], using=using)
