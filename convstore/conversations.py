@@ -301,6 +301,10 @@ def pop_item(
         locked = _lock(session_id, using=using, create=False)
         if locked is None:
             return None, position
+        if locked.deleted_at is not None:
+            raise ConversationInTrash(
+                f"Conversation '{session_id}' is in the trash; restore it first"
+            )
         branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
         new_position = Position(branch_id, locked.generation)
         branch_rows = MessageStructure.objects.using(using).filter(
@@ -380,6 +384,10 @@ def record_usage(
     """
     with transaction.atomic(using=using):
         locked = _lock(session_id, using=using, create=False)
+        if locked is not None and locked.deleted_at is not None:
+            raise ConversationInTrash(
+                f"Conversation '{session_id}' is in the trash; restore it first"
+            )
         if locked is None or locked.generation != position.generation:
             return None
         branch_id = position.branch_id

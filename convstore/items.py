@@ -93,29 +93,45 @@ def encode_item(item: Any) -> str:
     """The item as the SDK stores it (json.dumps), or InvalidItem saying why not."""
     if not isinstance(item, dict):
         raise InvalidItem(f"Session items must be dicts, not {type(item).__name__}")
-    _reject_unstorable(item, path="item")
     try:
+        _reject_unstorable(item, path="item", enclosing=set())
         return json.dumps(item)
+    except RecursionError:
+        raise InvalidItem("Item is nested too deeply to be stored") from None
     except (TypeError, ValueError) as exc:
         raise InvalidItem(f"Item cannot be encoded as JSON: {exc}") from exc
 
 
-def _reject_unstorable(value: Any, *, path: str) -> None:
+def _reject_unstorable(value: Any, *, path: str, enclosing: set[int]) -> None:
+    """Raise InvalidItem for what json.dumps would refuse or not give back as it was.
+
+    `enclosing` holds the ids of the containers around `value`: an item that
+    contains itself would otherwise recurse until the stack runs out.
+    """
     if isinstance(value, str):
         _reject_lone_surrogates(value, path=path)
     elif isinstance(value, float) and not math.isfinite(value):
         raise InvalidItem(f"{path} is {value}, which JSON cannot represent")
-    elif isinstance(value, dict):
+    elif isinstance(value, dict | list | tuple):
+        if id(value) in enclosing:
+            raise InvalidItem(f"{path} contains itself (a circular reference)")
+        enclosing.add(id(value))
+        _reject_unstorable_members(value, path=path, enclosing=enclosing)
+        enclosing.discard(id(value))
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise InvalidItem(f"{path} is a {type(value).__name__}, which JSON cannot encode")
+
+
+def _reject_unstorable_members(value: dict | list | tuple, *, path: str, enclosing: set[int]):
+    if isinstance(value, dict):
         for key, inner in value.items():
             if not isinstance(key, str):
                 raise InvalidItem(f"{path} has a key that is not a string: {key!r}")
             _reject_lone_surrogates(key, path=path)
-            _reject_unstorable(inner, path=f"{path}[{key!r}]")
-    elif isinstance(value, list | tuple):
+            _reject_unstorable(inner, path=f"{path}[{key!r}]", enclosing=enclosing)
+    else:
         for index, inner in enumerate(value):
-            _reject_unstorable(inner, path=f"{path}[{index}]")
-    elif value is not None and not isinstance(value, bool | int | float):
-        raise InvalidItem(f"{path} is a {type(value).__name__}, which JSON cannot encode")
+            _reject_unstorable(inner, path=f"{path}[{index}]", enclosing=enclosing)
 
 
 def _reject_lone_surrogates(text: str, *, path: str) -> None:
