@@ -6,7 +6,7 @@ against AdvancedSQLiteSession (a SQLite file, so several objects can share a
 conversation) and once against DjangoSession; the two records must be equal.
 
 Left out on purpose, because DjangoSession differs from the SDK by design (see
-test_session_roundtrip.py for those): an empty branch made from turn 1 before
+test_session_differences.py for those): an empty branch made from turn 1 before
 it holds an item, switching to 'main' before it holds an item, and the order
 of list_branches (the SDK ties at one-second resolution).
 """
@@ -369,6 +369,7 @@ async def searching(open_session, probe) -> None:
             user("Ünïcode café ÉCOLE"),
             user([{"type": "input_text", "text": "Structured hello content"}]),
             user("1000 percent"),
+            user("emoji 😀 and a NUL \u0000 inside"),
         ]
     )
     terms = [
@@ -401,6 +402,10 @@ async def searching(open_session, probe) -> None:
         '"',
         "",
         "absent",
+        "😀",
+        "\u0000",
+        "u0000",
+        "ud83d",
     ]
     for term in terms:
         await probe.call(f"find {term!r}", session.find_turns_by_content(term))
