@@ -42,3 +42,46 @@ def database_snapshot(using: str = "default") -> dict[str, list[dict]]:
         model._meta.db_table: list(model.objects.using(using).order_by("pk").values())
         for model in apps.get_app_config("convstore").get_models()
     }
+
+
+# --- the dashboard's users ---------------------------------------------------
+
+
+def _dashboard_user(django_user_model, username: str, *codenames: str, is_staff: bool = True):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username=username, is_staff=is_staff)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="convstore", codename__in=codenames)
+    )
+    return django_user_model.objects.get(pk=user.pk)  # fresh: no stale permission cache
+
+
+@pytest.fixture
+def viewer(db, django_user_model):
+    """Staff who may look at everything and change nothing."""
+    return _dashboard_user(django_user_model, "viewer", "view_agentsession")
+
+
+@pytest.fixture
+def editor(db, django_user_model):
+    """Staff who may branch, make active, delete branches, trash and restore."""
+    return _dashboard_user(django_user_model, "editor", "view_agentsession", "change_agentsession")
+
+
+@pytest.fixture
+def purger(db, django_user_model):
+    """An editor who may also purge conversations for good."""
+    return _dashboard_user(
+        django_user_model,
+        "purger",
+        "view_agentsession",
+        "change_agentsession",
+        "purge_agentsession",
+    )
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    """Holds the view permission but is not staff: no dashboard."""
+    return _dashboard_user(django_user_model, "outsider", "view_agentsession", is_staff=False)

@@ -1,0 +1,94 @@
+"""Forms of the dashboard: GET filters (bad values fall back to defaults) and action forms."""
+
+from django import forms
+
+from convstore.models import AuditEntry
+
+from . import selectors
+
+PERIOD_CHOICES = [("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("all", "All time")]
+
+
+class FilterForm(forms.Form):
+    """A GET form whose invalid fields are ignored rather than reported."""
+
+    defaults: dict = {}
+
+    def values(self) -> dict:
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            name: cleaned[name] if cleaned.get(name) not in (None, "") else default
+            for name, default in self.defaults.items()
+        }
+
+
+class PeriodForm(FilterForm):
+    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False)
+
+    defaults = {"period": selectors.DEFAULT_PERIOD}
+
+
+class ConversationFilterForm(FilterForm):
+    q = forms.CharField(required=False, max_length=200, strip=True, label="Search")
+    period = forms.ChoiceField(choices=[("all", "Any time"), *PERIOD_CHOICES[:3]], required=False)
+    branched = forms.ChoiceField(
+        choices=[("", "With or without branches"), ("yes", "Has branches"), ("no", "No branches")],
+        required=False,
+        label="Branches",
+    )
+    model = forms.ChoiceField(required=False)
+    sort = forms.ChoiceField(
+        choices=[
+            ("recent", "Last activity"),
+            ("turns", "Turns"),
+            ("tokens", "Tokens"),
+            ("cost", "Cost"),
+        ],
+        required=False,
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+    defaults = {"q": "", "period": "all", "branched": "", "model": "", "sort": "recent", "page": 1}
+
+    def __init__(self, *args, model_names: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "Any model")] + [(m, m) for m in model_names]
+
+    def filters(self) -> dict:
+        values = self.values()
+        values["branched"] = {"yes": True, "no": False}.get(values["branched"])
+        return values
+
+
+class PageForm(FilterForm):
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+    defaults = {"page": None}
+
+
+class AuditFilterForm(FilterForm):
+    action = forms.ChoiceField(
+        choices=[("", "Any action"), *AuditEntry.Action.choices], required=False
+    )
+    conversation = forms.CharField(required=False, max_length=500, strip=True)
+    actor = forms.CharField(required=False, max_length=150, strip=True, label="Who")
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+    defaults = {"action": "", "conversation": "", "actor": "", "page": 1}
+
+
+class CompareForm(FilterForm):
+    a = forms.CharField(required=False, max_length=500)
+    b = forms.CharField(required=False, max_length=500)
+
+    defaults = {"a": "", "b": ""}
+
+
+class BranchForm(forms.Form):
+    branch = forms.CharField(max_length=500, strip=False)
+
+
+class ForkForm(BranchForm):
+    turn = forms.IntegerField(min_value=1)
+    name = forms.CharField(required=False, max_length=200, strip=True, label="Branch name")

@@ -1,0 +1,393 @@
+"""The dashboard's views: parse the request, call a selector or a write, pick a template.
+
+Who may do what (checked here, never only in a template):
+
+| action                                          | needs                                   |
+| ----------------------------------------------- | --------------------------------------- |
+| every page, export, the live "changed" check    | is_staff and convstore.view_agentsession |
+|                                                 | (or convstore.change_agentsession)      |
+| branch from a turn, make active, delete branch, | convstore.change_agentsession           |
+| move to trash, restore, re-price usage          |                                         |
+| purge                                           | convstore.purge_agentsession            |
+
+Anonymous users are sent to the login page; logged-in users without these
+permissions get 403, and so does a POST that lacks the action's permission.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseStopPolling, push_url, trigger_client_event
+
+from convstore import conversations, queries
+from convstore.models import AgentSession
+
+from . import forms, selectors
+
+VIEW_PERMISSIONS = ("convstore.view_agentsession", "convstore.change_agentsession")
+CHANGE_PERMISSION = "convstore.change_agentsession"
+PURGE_PERMISSION = conversations.PURGE_PERMISSION
+
+
+def staff_member(view: Callable) -> Callable:
+    """Logged in (else to the login page), staff and allowed to view conversations (else 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_staff or not any(user.has_perm(perm) for perm in VIEW_PERMISSIONS):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def _partial(request: HttpRequest) -> bool:
+    """An htmx swap wants the fragment; htmx restoring history wants the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _page_template(request: HttpRequest, template: str, fragment: str) -> str:
+    return f"{template}#{fragment}" if _partial(request) else template
+
+
+def _abilities(request: HttpRequest) -> dict:
+    return {
+        "can_edit": request.user.has_perm(CHANGE_PERMISSION),
+        "can_purge": request.user.has_perm(PURGE_PERMISSION),
+    }
+
+
+# --- overview and list -----------------------------------------------------------
+
+
+@require_GET
+@staff_member
+@vary_on_headers("HX-Request")
+def overview(request: HttpRequest) -> HttpResponse:
+    period = forms.PeriodForm(request.GET).values()["period"]
+    since = selectors.period_start(period=period)
+    context = {
+        "period": period,
+        "periods": forms.PERIOD_CHOICES,
+        "totals": selectors.overview_totals(since=since),
+        "daily": selectors.usage_per_day(since=since),
+        "top_conversations": selectors.conversation_top_by_cost(since=since),
+        "top_tools": selectors.tool_top_list(since=since),
+        "models": selectors.model_mix_list(since=since),
+    }
+    return render(request, _page_template(request, "analytics/overview.html", "content"), context)
+
+
+@require_GET
+@staff_member
+@vary_on_headers("HX-Request")
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    form = forms.ConversationFilterForm(request.GET, model_names=selectors.model_name_list())
+    filters = form.filters()
+    page = selectors.conversation_list(**filters)
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    context = {"form": form, "page": page, "totals": page.extra["totals"], "query": query}
+    return render(
+        request, _page_template(request, "analytics/conversations.html", "results"), context
+    )
+
+
+# --- one conversation ----------------------------------------------------------------
+
+
+def conversation_url(session_id: str, branch_id: str | None = None, page: int | None = None) -> str:
+    url = reverse("analytics:conversation", args=[session_id])
+    query = {key: value for key, value in (("branch", branch_id), ("page", page)) if value}
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _render_conversation(
+    request: HttpRequest, session_id: str, branch_id: str | None, page: int | None
+) -> HttpResponse:
+    session = get_object_or_404(AgentSession, pk=session_id)
+    detail = selectors.conversation_detail(
+        session=session, branch_id=branch_id or session.active_branch_id, page=page
+    )
+    if detail is None:
+        raise Http404("This conversation has no such branch")
+    context = {
+        **detail,
+        **_abilities(request),
+        "self_url": conversation_url(session.pk, branch_id, page),
+    }
+    return render(request, _page_template(request, "analytics/conversation.html", "body"), context)
+
+
+@require_GET
+@staff_member
+@vary_on_headers("HX-Request")
+def conversation(request: HttpRequest, session_id: str) -> HttpResponse:
+    page = forms.PageForm(request.GET).values()["page"]
+    return _render_conversation(request, session_id, request.GET.get("branch"), page)
+
+
+@require_GET
+@staff_member
+def conversation_changed(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The live check the conversation page polls: 204, with an event when anything changed."""
+    version = queries.conversation_version(session_id)
+    if version is None:
+        return HttpResponseStopPolling()
+    response = HttpResponse(status=204)
+    if version != request.GET.get("version"):
+        trigger_client_event(response, "conversation-changed")
+    return response
+
+
+def _after_change(request: HttpRequest, session_id: str, branch_id: str | None) -> HttpResponse:
+    """The conversation as it now is: swapped in for htmx, a redirect (PRG) otherwise."""
+    url = conversation_url(session_id, branch_id)
+    if not request.htmx:
+        return redirect(url)
+    return push_url(_render_conversation(request, session_id, branch_id, None), url)
+
+
+@require_POST
+@staff_member
+def fork(request: HttpRequest, session_id: str) -> HttpResponse:
+    _require(request, CHANGE_PERMISSION)
+    get_object_or_404(AgentSession, pk=session_id)
+    form = forms.ForkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a turn to branch from.")
+        return _after_change(request, session_id, request.POST.get("branch"))
+    source = form.cleaned_data["branch"]
+    try:
+        name, _, _ = conversations.fork(
+            session_id=session_id,
+            turn_number=form.cleaned_data["turn"],
+            branch_name=form.cleaned_data["name"] or None,
+            position=conversations.check_branch(session_id=session_id, branch_id=source),
+            actor=request.user,
+        )
+    except conversations.ConversationError as exc:
+        messages.error(request, str(exc))
+        return _after_change(request, session_id, source)
+    messages.success(request, f"Branch “{name}” created from turn {form.cleaned_data['turn']}.")
+    return _after_change(request, session_id, name)
+
+
+def _branch_action(request: HttpRequest, session_id: str, write: Callable, done: str) -> tuple:
+    """Run a write on the posted branch; returns (ok, branch) after reporting the outcome."""
+    _require(request, CHANGE_PERMISSION)
+    get_object_or_404(AgentSession, pk=session_id)
+    form = forms.BranchForm(request.POST)
+    if not form.is_valid():
+        raise BadRequest("No branch given")
+    branch_id = form.cleaned_data["branch"]
+    try:
+        write(session_id=session_id, branch_id=branch_id, actor=request.user)
+    except conversations.ConversationError as exc:
+        messages.error(request, str(exc))
+        return False, branch_id
+    messages.success(request, done.format(branch=branch_id))
+    return True, branch_id
+
+
+@require_POST
+@staff_member
+def make_active(request: HttpRequest, session_id: str) -> HttpResponse:
+    _, branch_id = _branch_action(
+        request,
+        session_id,
+        conversations.set_active_branch,
+        "“{branch}” is now the active branch: the agent continues there.",
+    )
+    return _after_change(request, session_id, branch_id)
+
+
+@require_POST
+@staff_member
+def delete_branch(request: HttpRequest, session_id: str) -> HttpResponse:
+    deleted, branch_id = _branch_action(
+        request, session_id, conversations.delete_branch, "Branch “{branch}” deleted."
+    )
+    return _after_change(request, session_id, None if deleted else branch_id)
+
+
+@require_POST
+@staff_member
+def trash(request: HttpRequest, session_id: str) -> HttpResponse:
+    _require(request, CHANGE_PERMISSION)
+    get_object_or_404(AgentSession, pk=session_id)
+    try:
+        conversations.trash(session_id=session_id, actor=request.user)
+        messages.success(request, "Moved to the trash. Restore brings it back as it was.")
+    except conversations.ConversationError as exc:
+        messages.error(request, str(exc))
+    return _after_change(request, session_id, request.POST.get("branch") or None)
+
+
+def _back_to_trash(request: HttpRequest) -> HttpResponse:
+    if not request.htmx:
+        return redirect("analytics:trash")
+    return push_url(_render_trash(request, page=None), reverse("analytics:trash"))
+
+
+@require_POST
+@staff_member
+def restore(request: HttpRequest, session_id: str) -> HttpResponse:
+    _require(request, CHANGE_PERMISSION)
+    get_object_or_404(AgentSession, pk=session_id)
+    try:
+        conversations.restore(session_id=session_id, actor=request.user)
+        messages.success(request, f"Restored “{session_id}”.")
+    except conversations.ConversationError as exc:
+        messages.error(request, str(exc))
+    if request.POST.get("from") == "trash":
+        return _back_to_trash(request)
+    return _after_change(request, session_id, None)
+
+
+@require_POST
+@staff_member
+def purge(request: HttpRequest, session_id: str) -> HttpResponse:
+    _require(request, PURGE_PERMISSION)
+    get_object_or_404(AgentSession, pk=session_id)
+    try:
+        conversations.purge(session_id=session_id, actor=request.user)
+        messages.success(request, f"Purged “{session_id}” for good.")
+    except conversations.ConversationError as exc:
+        messages.error(request, str(exc))
+    return _back_to_trash(request)
+
+
+@require_POST
+@staff_member
+def reprice(request: HttpRequest, session_id: str) -> HttpResponse:
+    _require(request, CHANGE_PERMISSION)
+    get_object_or_404(AgentSession, pk=session_id)
+    try:
+        changed = conversations.reprice_usage(session_id=session_id, actor=request.user)
+        messages.success(request, f"Re-priced from the price table: {changed} turn(s) changed.")
+    except conversations.ConversationError as exc:
+        messages.error(request, str(exc))
+    return _after_change(request, session_id, request.POST.get("branch") or None)
+
+
+@require_GET
+@staff_member
+@vary_on_headers("HX-Request")
+def compare(request: HttpRequest, session_id: str) -> HttpResponse:
+    session = get_object_or_404(AgentSession, pk=session_id)
+    chosen = forms.CompareForm(request.GET).values()
+    branch_a = chosen["a"] or session.active_branch_id
+    branch_b = chosen["b"] or branch_a
+    comparison = selectors.branch_comparison_get(
+        session=session, branch_a=branch_a, branch_b=branch_b
+    )
+    if comparison is None:
+        raise Http404("This conversation has no such branch")
+    return render(request, _page_template(request, "analytics/compare.html", "table"), comparison)
+
+
+EXPORT_COLUMNS = ["record", "turn", "sequence_number", "message_type", "tool_name", "text"]
+USAGE_COLUMNS = [
+    "requests",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "model_name",
+    "cost",
+]
+
+
+def _export_csv(data: dict) -> str:
+    """Items, then one usage row per turn; "record" says which a row is."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS + USAGE_COLUMNS)
+    for row in data["items"]:
+        view = queries.item_view(row["item"], row["message_type"], row["tool_name"])
+        text = view["text"] or view["detail"]
+        writer.writerow(
+            ["item", row["user_turn_number"], row["sequence_number"], row["message_type"]]
+            + [row["tool_name"] or "", text]
+            + [""] * len(USAGE_COLUMNS)
+        )
+    for usage in data["usage"]:
+        writer.writerow(
+            ["usage", usage["turn"], "", "", "", ""]
+            + ["" if usage[key] is None else usage[key] for key in USAGE_COLUMNS]
+        )
+    return out.getvalue()
+
+
+@require_GET
+@staff_member
+def export(request: HttpRequest, session_id: str, fmt: str) -> HttpResponse:
+    session = get_object_or_404(AgentSession, pk=session_id)
+    branch_id = request.GET.get("branch") or session.active_branch_id
+    if not queries.branch_exists(session.pk, branch_id):
+        raise Http404("This conversation has no such branch")
+    data = {
+        "session_id": session.pk,
+        "title": session.title,
+        "branch_id": branch_id,
+        **queries.branch_export(session.pk, branch_id),
+    }
+    filename = slugify(f"{session.pk}-{branch_id}") or "conversation"
+    if fmt == "json":
+        body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    else:
+        response = HttpResponse(_export_csv(data), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response
+
+
+# --- trash and audit -------------------------------------------------------------------
+
+
+def _render_trash(request: HttpRequest, page: int | None) -> HttpResponse:
+    context = {"page": selectors.trash_list(page=page or 1), **_abilities(request)}
+    return render(request, _page_template(request, "analytics/trash.html", "list"), context)
+
+
+@require_GET
+@staff_member
+@vary_on_headers("HX-Request")
+def trash_list(request: HttpRequest) -> HttpResponse:
+    return _render_trash(request, forms.PageForm(request.GET).values()["page"])
+
+
+@require_GET
+@staff_member
+@vary_on_headers("HX-Request")
+def audit(request: HttpRequest) -> HttpResponse:
+    form = forms.AuditFilterForm(request.GET)
+    page = selectors.audit_list(**form.values())
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    return render(
+        request,
+        _page_template(request, "analytics/audit.html", "entries"),
+        {"form": form, "page": page, "query": query},
+    )
