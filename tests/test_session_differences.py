@@ -106,3 +106,33 @@ def test_a_branch_popped_empty_stays_listed_until_it_is_deleted() -> None:
         return listed, session.current_branch_id
 
     assert run_async(pop_to_empty()) == ([("main", 2), ("b", 0)], "b")
+
+
+async def delete_after_another_object_cleared(session_factory) -> str:
+    on_branch = session_factory()
+    await on_branch.add_items(THREE_TURNS)
+    await on_branch.create_branch_from_turn(3, "b")
+    await session_factory().clear_session()
+    try:
+        await on_branch.delete_branch("b")
+    except ValueError as exc:
+        return str(exc)
+    return "deleted"
+
+
+def test_deleting_a_branch_a_clear_removed_says_it_does_not_exist(tmp_path) -> None:
+    # The SDK compares with the branch the object sat on before the clear.
+    opened = []
+
+    def sdk_factory():
+        opened.append(sdk_session(tmp_path))
+        return opened[-1]
+
+    try:
+        sdk_message = run_async(delete_after_another_object_cleared(sdk_factory))
+    finally:
+        for session in opened:
+            session.close()
+    assert sdk_message.startswith("Cannot delete current branch 'b'")
+    ours = run_async(delete_after_another_object_cleared(lambda: DjangoSession(CONVERSATION)))
+    assert ours == "Branch 'b' does not exist"

@@ -344,6 +344,31 @@ async def a_stale_object_on_main_stores_usage_once_it_noticed_the_clear(open_ses
     await probe.everything("stale object", stale)
 
 
+async def a_stale_object_branches_from_main_after_a_clear(open_session, probe) -> None:
+    on_branch = open_session()
+    await on_branch.add_items(THREE_TURNS)
+    await on_branch.create_branch_from_turn(3, "b")
+    writer = open_session()
+    await writer.clear_session()
+    await writer.add_items([user("new one"), assistant("ok"), user("new two")])
+    await probe.call("branch", on_branch.create_branch_from_turn(2, "x"))
+    await probe.everything("on x", on_branch)
+
+
+async def a_stale_object_keeps_writing_to_a_branch_another_object_deleted(open_session, probe):
+    on_branch = open_session()
+    await on_branch.add_items(THREE_TURNS)
+    await on_branch.create_branch_from_turn(3, "b")
+    await on_branch.add_items([user("on b")])
+    await open_session().delete_branch("b")
+    await on_branch.store_run_usage(run_result(1, 3, 3))
+    await probe.everything("after the delete", on_branch)
+    await on_branch.add_items([user("on b again"), assistant("ok")])
+    await on_branch.store_run_usage(run_result(1, 4, 4))
+    await probe.everything("written again", on_branch)
+    await probe.call("switch away and back", on_branch.switch_to_branch("b"))
+
+
 async def limits(open_session, probe) -> None:
     session = open_session()
     await session.add_items(THREE_TURNS)
@@ -480,6 +505,8 @@ SCENARIOS: list[Scenario] = [
     a_stale_object_pops_from_main_after_a_clear,
     a_stale_object_stores_no_usage_after_a_clear,
     a_stale_object_on_main_stores_usage_once_it_noticed_the_clear,
+    a_stale_object_branches_from_main_after_a_clear,
+    a_stale_object_keeps_writing_to_a_branch_another_object_deleted,
     limits,
     searching,
     usage,
