@@ -1,0 +1,1 @@
+"""Demo data: believable conversations for the dashboard, and a large data set for benches."""
