@@ -65,14 +65,16 @@ def add_turn(
     session_id: str,
     text: str,
     *,
-    position: Position = Position(),
+    position: Position | None = None,
     model: str | None = "gpt-4.1-mini",
     tool: str | None = "lookup_order",
     answer: str | None = None,
     **tokens,
 ) -> Position:
     position = conversations.append_items(
-        session_id=session_id, items=turn_items(text, answer=answer, tool=tool), position=position
+        session_id=session_id,
+        items=turn_items(text, answer=answer, tool=tool),
+        position=position or Position(),
     )
     conversations.record_usage(
         session_id=session_id, usage=usage(**tokens), model_name=model, position=position
