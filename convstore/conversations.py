@@ -15,6 +15,7 @@ import datetime
 import json
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -662,6 +663,61 @@ def purge(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None
             counts[model._meta.db_table] = deleted
         AgentSession.objects.using(using).filter(pk=session_id).delete()
         _audit(AuditEntry.Action.PURGE, session_id, actor=actor, using=using, rows=counts)
+
+
+# --- re-pricing --------------------------------------------------------------
+
+COST_STEP = Decimal("1e-10")  # turn_usage.cost has 10 decimal places
+
+
+def _price_on(prices: list, day) -> Any:
+    """The newest of a model's prices (newest first) in force on the day."""
+    return next((price for price in prices if price.effective_from <= day), None)
+
+
+def reprice_usage(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Recompute the fixed cost of a conversation's usage rows from the price table.
+
+    Each row gets the price in force on the day it was recorded: a corrected
+    price, or one added for a model that had none, reaches history only
+    through this explicit, audited call. Returns how many rows changed.
+    """
+    with transaction.atomic(using=using):
+        _lock_existing(session_id, using=using)
+        rows = list(TurnUsage.objects.using(using).filter(session_id=session_id).order_by("id"))
+        prices: dict[str, list] = {}
+        for price in (
+            ModelPrice.objects.using(using)
+            .filter(model_name__in={row.model_name for row in rows if row.model_name})
+            .order_by("model_name", "-effective_from")
+        ):
+            prices.setdefault(price.model_name, []).append(price)
+        changed, before, after = [], Decimal(0), Decimal(0)
+        for row in rows:
+            details = row.input_tokens_details if isinstance(row.input_tokens_details, dict) else {}
+            cost = pricing.cost_of(
+                _price_on(prices.get(row.model_name, []), row.created_at.date()),
+                input_tokens=row.input_tokens,
+                cached_tokens=details.get("cached_tokens") or 0,
+                output_tokens=row.output_tokens,
+            )
+            cost = cost.quantize(COST_STEP) if cost is not None else None
+            before += row.cost or 0
+            after += cost or 0
+            if cost != row.cost:
+                row.cost = cost
+                changed.append(row)
+        TurnUsage.objects.using(using).bulk_update(changed, ["cost"])
+        _audit(
+            AuditEntry.Action.REPRICE,
+            session_id,
+            actor=actor,
+            using=using,
+            rows=len(changed),
+            cost_before=str(before),
+            cost_after=str(after),
+        )
+    return len(changed)
 
 
 # --- data fixes (admin) ------------------------------------------------------
