@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import connections, models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -72,6 +72,8 @@ class EstimatedCountPaginator(Paginator):
 class BigTableAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    # Facet counts run a COUNT per filter choice over the table.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 100
 
 
@@ -207,7 +209,7 @@ def _run_for_each(modeladmin, request, queryset, write, done: str) -> None:
         try:
             write(session_id=session_id, actor=request.user)
         except (conversations.ConversationError, PermissionError) as exc:
-            modeladmin.message_user(request, f"{session_id}: {exc}", messages.ERROR)
+            modeladmin.message_user(request, f"Not done for {session_id!r}: {exc}", messages.ERROR)
         else:
             succeeded += 1
     if succeeded:
@@ -251,6 +253,7 @@ class AgentSessionAdmin(BigTableAdmin):
         "lists",
     )
     actions = ("move_to_trash", "restore", "recompute_structure", "export_sqlite", "purge")
+    formfield_overrides = {models.TextField: {"widget": forms.TextInput(attrs={"size": 80})}}
     change_form_template = "admin/convstore/agentsession/change_form.html"
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -153,6 +153,7 @@ class TurnUsage(models.Model):
 
     class Meta:
         db_table = "turn_usage"
+        verbose_name_plural = "turn usage"
         constraints = [
             # store_run_usage replaces the row of a turn: one row per turn of a branch.
             models.UniqueConstraint(
@@ -198,6 +199,7 @@ class Branch(models.Model):
 
     class Meta:
         db_table = "convstore_branch"
+        verbose_name_plural = "branches"
         ordering = ["created_at", "id"]
         constraints = [
             # A name is used once per conversation, ever.
@@ -245,6 +247,7 @@ class AuditEntry(models.Model):
 
     class Meta:
         db_table = "convstore_audit"
+        verbose_name_plural = "audit entries"
         ordering = ["-at", "-id"]
         indexes = [
             # The audit log page: newest first, optionally by conversation.

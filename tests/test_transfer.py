@@ -124,7 +124,7 @@ def test_import_is_audited_as_the_command(advanced_file):
 def test_session_option_imports_only_the_named_conversations(advanced_file, plain_file):
     output = import_file(advanced_file, "sdk-short", "sdk-short")
 
-    assert "1 conversations imported" in output
+    assert "1 conversation imported" in output
     assert list(AgentSession.objects.values_list("pk", flat=True)) == ["sdk-short"]
     import_file(advanced_file, "sdk-branching", "sdk-short")
     assert AgentSession.objects.count() == 2

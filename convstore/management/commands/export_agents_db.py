@@ -36,4 +36,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for session_id in exported:
             self.stdout.write(f"Exported {session_id!r}")
-        self.stdout.write(self.style.SUCCESS(f"{len(exported)} conversations written to {path}"))
+        count = len(exported)
+        noun = "conversation" if count == 1 else "conversations"
+        self.stdout.write(self.style.SUCCESS(f"{count} {noun} written to {path}"))

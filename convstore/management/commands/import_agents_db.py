@@ -16,6 +16,10 @@ from convstore.conversations import ConversationError
 from convstore.transfer import TransferError, import_sdk_database
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
 class Command(BaseCommand):
     help = (
         "Import conversations from a SQLite file written by the Agents SDK's "
@@ -40,14 +44,15 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing imported: {exc}") from exc
         for session_id, counts in report.imported.items():
             self.stdout.write(
-                f"Imported {session_id!r}: {counts['messages']} messages, "
-                f"{counts['branches']} branches, {counts['usage_rows']} usage rows"
+                f"Imported {session_id!r}: {plural(counts['messages'], 'message')}, "
+                f"{plural(counts['branches'], 'branch', 'branches')}, "
+                f"{plural(counts['usage_rows'], 'usage row')}"
             )
         for session_id in report.unchanged:
             self.stdout.write(f"Already here, unchanged: {session_id!r}")
         self.stdout.write(
             self.style.SUCCESS(
-                f"{len(report.imported)} conversations imported, "
+                f"{plural(len(report.imported), 'conversation')} imported, "
                 f"{len(report.unchanged)} already here."
             )
         )
