@@ -94,6 +94,12 @@ def test_add_items_refuses_what_cannot_be_stored(items, message) -> None:
     assert_refused(lambda s: s.add_items(items), InvalidItem, message)
 
 
+@pytest.mark.parametrize("session_id", ["", None, 42])
+def test_a_session_needs_a_non_empty_string_id(session_id) -> None:
+    with pytest.raises(ValueError, match="session_id must be a non-empty string"):
+        DjangoSession(session_id)
+
+
 def test_invalid_item_is_a_value_error() -> None:
     assert issubclass(InvalidItem, ValueError)
 
