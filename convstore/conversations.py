@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Exists, Max, OuterRef, Subquery
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from . import items as sdk_items
@@ -69,9 +69,79 @@ class _Locked:
 # --- locking ---------------------------------------------------------------
 
 
-def _max_of(queryset, field: str) -> Subquery:
-    """MAX(field) over a queryset correlated to the session row, as a subquery."""
-    return Subquery(queryset.order_by().values("session_id").annotate(m=Max(field)).values("m")[:1])
+# The statements every write (and every append) runs, written out once: building
+# them with the ORM on each call, the nested subqueries especially, took ten times
+# longer than running them. Table names are the SDK's, fixed by design.
+_LOCK_ROW_SQL = "SELECT 1 FROM agent_sessions WHERE session_id = %s FOR UPDATE"
+
+# The row, the conversation's last sequence number, and whether its newest message
+# has no structure row: messages written by an SDK writer that fills no
+# message_structure (SQLAlchemySession) are appended at the end, so checking the
+# newest message finds them without scanning the conversation.
+_STATE_SQL = """
+    SELECT s.active_branch_id, s.clear_generation, s.deleted_at,
+        (SELECT MAX(ms.sequence_number) FROM message_structure ms
+            WHERE ms.session_id = s.session_id),
+        EXISTS(SELECT 1 FROM agent_messages m
+            WHERE m.id = (SELECT MAX(n.id) FROM agent_messages n WHERE n.session_id = s.session_id)
+            AND NOT EXISTS(SELECT 1 FROM message_structure u WHERE u.message_id = m.id))
+    FROM agent_sessions s WHERE s.session_id = %s
+"""
+
+# The branch's current turn numbers are its newest row's: every writer (ours and
+# the SDK's) numbers turns upwards along a branch's sequence, so this is their
+# MAX, found with one index seek instead of a scan of the whole branch.
+_BRANCH_TURNS_SQL = """
+    SELECT user_turn_number, branch_turn_number FROM message_structure
+    WHERE session_id = %s AND branch_id = %s
+    ORDER BY sequence_number DESC LIMIT 1
+"""
+
+_TOUCH_SQL = "UPDATE agent_sessions SET updated_at = %s WHERE session_id = %s"
+
+_STRUCTURE_COLUMNS = (
+    "session_id",
+    "message_id",
+    "branch_id",
+    "message_type",
+    "sequence_number",
+    "user_turn_number",
+    "branch_turn_number",
+    "tool_name",
+)
+
+# Rows per INSERT statement: well under SQLite's and PostgreSQL's parameter limits.
+_ROWS_PER_INSERT = 500
+
+
+def _fetch(sql: str, params: list, *, using: str) -> list[tuple]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _insert_rows(
+    table: str, columns: tuple[str, ...], rows: list[tuple], *, using: str, returning: str = ""
+) -> list:
+    """Multi-row INSERTs; with `returning`, that column's values in the rows' order.
+
+    Returned ids are sorted rather than trusted in RETURNING's order (which
+    SQLite leaves unspecified): both databases number one statement's rows in
+    VALUES order.
+    """
+    returned: list = []
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connections[using].cursor() as cursor:
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            batch = rows[start : start + _ROWS_PER_INSERT]
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            sql += ", ".join([placeholders] * len(batch))
+            if returning:
+                sql += f" RETURNING {returning}"
+            cursor.execute(sql, [value for row in batch for value in row])
+            if returning:
+                returned += sorted(row[0] for row in cursor.fetchall())
+    return returned
 
 
 def _hold_row_lock(session_id: str, *, using: str) -> bool:
@@ -86,63 +156,32 @@ def _hold_row_lock(session_id: str, *, using: str) -> bool:
     """
     if not connections[using].features.has_select_for_update:
         return True
-    locked = (
-        AgentSession.objects.using(using)
-        .select_for_update()
-        .filter(pk=session_id)
-        .values_list("pk", flat=True)
-    )
-    return bool(list(locked))
+    return bool(_fetch(_LOCK_ROW_SQL, [session_id], using=using))
 
 
 def _lock(session_id: str, *, using: str, create: bool) -> _Locked | None:
     """Lock the conversation row (creating it if asked); None if it does not exist."""
-    structure = MessageStructure.objects.using(using).filter(session_id=OuterRef("pk"))
-    newest_message = (
-        AgentMessage.objects.using(using)
-        .filter(session_id=OuterRef(OuterRef("pk")))
-        .order_by("-id")
-    )
-    queryset = (
-        AgentSession.objects.using(using)
-        .filter(pk=session_id)
-        .annotate(
-            last_sequence=_max_of(structure, "sequence_number"),
-            # Messages written by an SDK writer that fills no message_structure
-            # (SQLAlchemySession) are appended at the end: checking the newest
-            # message finds them without scanning the conversation.
-            newest_unstructured=Exists(
-                AgentMessage.objects.using(using)
-                .filter(pk=Subquery(newest_message.values("id")[:1]))
-                .exclude(
-                    Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk")))
-                )
-            ),
-        )
-        .values(
-            "active_branch_id",
-            "clear_generation",
-            "deleted_at",
-            "last_sequence",
-            "newest_unstructured",
-        )
-    )
-    row = queryset.first() if _hold_row_lock(session_id, using=using) else None
+
+    def state():
+        return next(iter(_fetch(_STATE_SQL, [session_id], using=using)), None)
+
+    row = state() if _hold_row_lock(session_id, using=using) else None
     if row is None and create:
         AgentSession.objects.using(using).bulk_create(
             [AgentSession(session_id=session_id)], ignore_conflicts=True
         )
         _hold_row_lock(session_id, using=using)
-        row = queryset.first()
+        row = state()
     if row is None:
         return None
+    active_branch_id, generation, deleted_at, last_sequence, newest_unstructured = row
     return _Locked(
         session_id=session_id,
-        active_branch_id=row["active_branch_id"] or MAIN_BRANCH,
-        generation=row["clear_generation"] or 0,
-        deleted_at=row["deleted_at"],
-        last_sequence=row["last_sequence"] or 0,
-        needs_adoption=row["newest_unstructured"],
+        active_branch_id=active_branch_id or MAIN_BRANCH,
+        generation=generation or 0,
+        deleted_at=deleted_at,
+        last_sequence=last_sequence or 0,
+        needs_adoption=bool(newest_unstructured),
     )
 
 
@@ -192,38 +231,50 @@ def _audit(
 
 
 def _branch_turns(session_id: str, branch_id: str, *, using: str) -> tuple[int, int]:
-    turns = (
-        MessageStructure.objects.using(using)
-        .filter(session_id=session_id, branch_id=branch_id)
-        .aggregate(turn=Max("user_turn_number"), branch_turn=Max("branch_turn_number"))
-    )
-    return turns["turn"] or 0, turns["branch_turn"] or 0
+    newest = _fetch(_BRANCH_TURNS_SQL, [session_id, branch_id], using=using)
+    turn, branch_turn = newest[0] if newest else (0, 0)
+    return turn or 0, branch_turn or 0
 
 
 def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str):
-    """Insert messages and their structure rows at the end of a branch."""
-    messages = AgentMessage.objects.using(using).bulk_create(
-        [AgentMessage(session_id=locked.session_id, message_data=data) for data in encoded]
+    """Insert messages and their structure rows at the end of a branch.
+
+    created_at is left to the columns' database default (Now()), as bulk_create does.
+    """
+    session_id = locked.session_id
+    message_ids = _insert_rows(
+        "agent_messages",
+        ("session_id", "message_data"),
+        [(session_id, data) for data in encoded],
+        using=using,
+        returning="id",
     )
-    turn, branch_turn = _branch_turns(locked.session_id, branch_id, using=using)
+    turn, branch_turn = _branch_turns(session_id, branch_id, using=using)
     rows = []
-    for offset, (message, item) in enumerate(zip(messages, decoded, strict=True), start=1):
+    for offset, (message_id, item) in enumerate(zip(message_ids, decoded, strict=True), start=1):
         if sdk_items.is_user_message(item):
             turn, branch_turn = turn + 1, branch_turn + 1
         rows.append(
-            MessageStructure(
-                session_id=locked.session_id,
-                message_id=message.pk,
-                branch_id=branch_id,
-                message_type=sdk_items.message_type(item),
-                sequence_number=locked.last_sequence + offset,
-                user_turn_number=turn,
-                branch_turn_number=branch_turn,
-                tool_name=sdk_items.tool_name(item),
+            (
+                session_id,
+                message_id,
+                branch_id,
+                sdk_items.message_type(item),
+                locked.last_sequence + offset,
+                turn,
+                branch_turn,
+                sdk_items.tool_name(item),
             )
         )
-    MessageStructure.objects.using(using).bulk_create(rows)
+    _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
     locked.last_sequence += len(rows)
+
+
+def _touch(session_id: str, *, using: str) -> None:
+    """updated_at = now, stored exactly as the ORM would store timezone.now()."""
+    now = connections[using].ops.adapt_datetimefield_value(timezone.now())
+    with connections[using].cursor() as cursor:
+        cursor.execute(_TOUCH_SQL, [now, session_id])
 
 
 def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
@@ -278,7 +329,7 @@ def append_items(
     with transaction.atomic(using=using):
         locked, branch_id = _lock_for_agent(session_id, position, using=using)
         _insert(locked, branch_id, encoded, list(items), using=using)
-        AgentSession.objects.using(using).filter(pk=session_id).update(updated_at=timezone.now())
+        _touch(session_id, using=using)
     return Position(branch_id, locked.generation)
 
 
