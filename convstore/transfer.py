@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.extensions.memory.advanced_sqlite_session import AdvancedSQLiteSession
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from . import conversations
 from .models import MAIN_BRANCH, AgentMessage, AgentSession, Branch, MessageStructure, TurnUsage
@@ -472,14 +472,31 @@ INSERTS = (
 )
 
 
+@contextmanager
+def _snapshot(using: str) -> Iterator[None]:
+    """One view of the tables for all the reads inside, while agents keep writing.
+
+    Otherwise a turn appended between reading messages and reading structure
+    would leave rows in the file that point at messages it lacks.
+    """
+    connection = connections[using]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=using):
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
 def _fill(path: Path, session_ids: list[str], using: str) -> None:
     with closing(sqlite3.connect(path)) as connection:
         with connection:
             # The SDK registered the session it was opened with; ours come next.
             connection.execute("DELETE FROM session_clear_generations")
             for chunk in _chunks(session_ids):
-                for statement, rows in INSERTS:
-                    connection.executemany(statement, rows(chunk, using))
+                with _snapshot(using):
+                    for statement, rows in INSERTS:
+                        connection.executemany(statement, rows(chunk, using))
         # One self-contained file, no -wal beside it; the SDK turns WAL back on.
         connection.execute("PRAGMA journal_mode=DELETE")
 
