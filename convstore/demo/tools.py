@@ -5,6 +5,7 @@ know what the tool will answer) wrapped by function_tool for the Runner.
 """
 
 import ast
+import functools
 import json
 import operator
 import zlib
@@ -280,6 +281,7 @@ def forecast(city: str) -> dict:
     return {"city": city.strip().title(), "day": "tomorrow", **weather}
 
 
+@functools.cache  # the scale data set asks the same few questions a million times
 def doc_search(query: str, limit: int = 2) -> list[dict]:
     words = {word for word in query.lower().split() if len(word) > 2}
 
@@ -305,6 +307,7 @@ _OPERATORS = {
 }
 
 
+@functools.cache
 def evaluate(expression: str) -> float:
     """Arithmetic only: numbers, + - * / ** and parentheses."""
 

@@ -15,6 +15,8 @@ path (COPY on PostgreSQL), in chunks of --chunk conversations.
 """
 
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError
@@ -97,10 +99,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         totals: dict[str, int] = {}
         to_trash = []
-        for start in range(0, len(specs), chunk):
-            histories = [
-                scale.history(spec, now, random_seed) for spec in specs[start : start + chunk]
-            ]
+        for start, histories in self.chunks(specs, chunk, now, random_seed):
             try:
                 written = conversations.write_histories(histories, actor_label="seed_demo")
             except conversations.ConversationError as exc:
@@ -117,6 +116,26 @@ class Command(BaseCommand):
         for session_id in to_trash:
             conversations.trash(session_id=session_id)
         self.report(totals, len(to_trash), time.perf_counter() - started)
+
+    @staticmethod
+    def chunks(specs: list, size: int, now, random_seed: int) -> Iterator[tuple[int, list]]:
+        """(start, histories) per chunk; the next chunk is built while this one is written.
+
+        Building is Python and writing mostly waits on the database (COPY, then
+        the foreign-key checks at commit), so a thread overlaps the two.
+        """
+
+        def build(start: int) -> list:
+            return [scale.history(spec, now, random_seed) for spec in specs[start : start + size]]
+
+        starts = range(0, len(specs), size)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(build, 0) if starts else None
+            for start in starts:
+                histories = pending.result()
+                if start + size < len(specs):
+                    pending = pool.submit(build, start + size)
+                yield start, histories
 
     def progress(self, before: int, done: int, total: int, totals: dict, started: float) -> None:
         if done == total or done // 1000 != before // 1000:
