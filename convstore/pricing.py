@@ -9,6 +9,7 @@ of output_tokens.
 import datetime
 from decimal import Decimal
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q
 
 from .models import ModelPrice
@@ -33,11 +34,14 @@ DEFAULT_PRICES: dict[str, tuple[str, str, str]] = {
 DEFAULT_PRICES_FROM = datetime.date(2025, 1, 1)
 
 
-def price_in_force(model_name: str | None, on: datetime.date) -> ModelPrice | None:
+def price_in_force(
+    model_name: str | None, on: datetime.date, *, using: str = DEFAULT_DB_ALIAS
+) -> ModelPrice | None:
     if not model_name:
         return None
     return (
-        ModelPrice.objects.filter(model_name=model_name, effective_from__lte=on)
+        ModelPrice.objects.using(using)
+        .filter(model_name=model_name, effective_from__lte=on)
         .order_by("-effective_from")
         .first()
     )
