@@ -1280,14 +1280,15 @@ class _HistoryRows:
 class _HistoryPrices:
     """Prices in force by model and day, each looked up once per write_histories call."""
 
-    def __init__(self):
+    def __init__(self, *, using: str):
+        self.using = using
         self.in_force: dict[tuple, Any] = {}
 
     def cost(self, turn: HistoryTurn, input_details: dict | None) -> Any:
         """The turn's cost at the price in force on its day, as record_usage fixes it."""
         key = (turn.model_name, turn.at.date())
         if key not in self.in_force:
-            self.in_force[key] = pricing.price_in_force(*key)
+            self.in_force[key] = pricing.price_in_force(*key, using=self.using)
         return pricing.cost_of(
             self.in_force[key],
             input_tokens=turn.usage.input_tokens or 0,
@@ -1462,7 +1463,7 @@ def write_histories(
     session_ids = [history.session_id for history in histories]
     if len(set(session_ids)) != len(session_ids):
         raise ConversationError("A conversation appears twice in one write_histories call")
-    rows, prices = _HistoryRows(), _HistoryPrices()
+    rows, prices = _HistoryRows(), _HistoryPrices(using=using)
     for history in histories:
         _HistoryWriter(history, rows, prices).write(actor_label)
     with transaction.atomic(using=using):

@@ -543,6 +543,9 @@ def billing_context(rng: random.Random) -> dict:
         "seats": rng.randint(2, 6),
         "tax": rng.choice([6.25, 7.5, 8.25, 8.875]),
         "order_id": rng.choice(sorted(ORDERS)),
+        "company": rng.choice(
+            ["Acme Dental", "Northpeak Labs", "Harbor & Pine", "Kestrel Logistics", "Brightside"]
+        ),
     }
 
 
@@ -557,7 +560,7 @@ def seats(ctx: dict) -> str:
 def billing_upgrade(ctx: dict) -> Beat:
     expression = proration(ctx)
     return Beat(
-        f"A customer upgraded from Starter (${ctx['old']}/mo) to Team (${ctx['new']}/mo) on "
+        f"{ctx['company']} upgraded from Starter (${ctx['old']}/mo) to Team (${ctx['new']}/mo) on "
         f"day {ctx['day']} of a 30-day cycle. What's the prorated charge?",
         [
             Reply(
@@ -663,7 +666,7 @@ BILLING = Persona(
     ),
     models=["gpt-5-mini", "o4-mini", "llama-3.3-70b-instruct"],
     context=billing_context,
-    title=lambda ctx: f"Proration Starter to Team, day {ctx['day']}",
+    title=lambda ctx: f"{ctx['company']}: Starter to Team proration (day {ctx['day']})",
     beats=[billing_upgrade, billing_seats, billing_tax, billing_tax_rule, billing_order],
     extras=[billing_annual],
     closer=billing_thanks,
