@@ -23,7 +23,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from . import items as sdk_items
-from . import pricing
+from . import pricing, queries
 from .models import (
     MAIN_BRANCH,
     AgentMessage,
@@ -64,33 +64,20 @@ class _Locked:
     deleted_at: Any
     last_sequence: int
     needs_adoption: bool
+    # The current (user turn, branch turn) of one branch, read with the lock.
+    turns_branch: str = MAIN_BRANCH
+    turns: tuple[int, int] = (0, 0)
 
 
 # --- locking ---------------------------------------------------------------
 
 
-# The statements every write (and every append) runs, written out once: building
-# them with the ORM on each call, the nested subqueries especially, took ten times
-# longer than running them. Table names are the SDK's, fixed by design.
+# The statements every append runs, written out once: building them with the ORM
+# on each call took several times longer than running them. Table names are the
+# SDK's, fixed by design. The conversation's state: queries.conversation_state.
 _LOCK_ROW_SQL = "SELECT 1 FROM agent_sessions WHERE session_id = %s FOR UPDATE"
 
-# The row, the conversation's last sequence number, and whether its newest message
-# has no structure row: messages written by an SDK writer that fills no
-# message_structure (SQLAlchemySession) are appended at the end, so checking the
-# newest message finds them without scanning the conversation.
-_STATE_SQL = """
-    SELECT s.active_branch_id, s.clear_generation, s.deleted_at,
-        (SELECT MAX(ms.sequence_number) FROM message_structure ms
-            WHERE ms.session_id = s.session_id),
-        EXISTS(SELECT 1 FROM agent_messages m
-            WHERE m.id = (SELECT MAX(n.id) FROM agent_messages n WHERE n.session_id = s.session_id)
-            AND NOT EXISTS(SELECT 1 FROM message_structure u WHERE u.message_id = m.id))
-    FROM agent_sessions s WHERE s.session_id = %s
-"""
-
-# The branch's current turn numbers are its newest row's: every writer (ours and
-# the SDK's) numbers turns upwards along a branch's sequence, so this is their
-# MAX, found with one index seek instead of a scan of the whole branch.
+# A branch's current turn numbers (see queries.conversation_state).
 _BRANCH_TURNS_SQL = """
     SELECT user_turn_number, branch_turn_number FROM message_structure
     WHERE session_id = %s AND branch_id = %s
@@ -144,8 +131,11 @@ def _insert_rows(
     return returned
 
 
-def _hold_row_lock(session_id: str, *, using: str) -> bool:
+def _hold_row_lock(session_id: str, *, using: str, touch: bool = False) -> bool:
     """Wait for and take the conversation row's lock, in a statement of its own.
+
+    With touch, the lock is taken by the UPDATE of updated_at that an append
+    owes anyway: one statement (and round trip) instead of two.
 
     False when there was no row to lock: the caller must then treat the row as
     missing even if a later statement sees it (its creator committed meanwhile).
@@ -154,34 +144,43 @@ def _hold_row_lock(session_id: str, *, using: str) -> bool:
     a MAX(sequence_number) read in the locking statement itself can be stale.
     SQLite has no row locks: its IMMEDIATE transaction took the write lock at BEGIN.
     """
+    if touch:
+        return _touch(session_id, using=using)
     if not connections[using].features.has_select_for_update:
         return True
     return bool(_fetch(_LOCK_ROW_SQL, [session_id], using=using))
 
 
-def _lock(session_id: str, *, using: str, create: bool) -> _Locked | None:
-    """Lock the conversation row (creating it if asked); None if it does not exist."""
+def _lock(
+    session_id: str, *, using: str, create: bool, turns_of: str = MAIN_BRANCH, touch: bool = False
+) -> _Locked | None:
+    """Lock the conversation row (creating it if asked); None if it does not exist.
+
+    The branch turns_of's current turn numbers are read along, for an append;
+    touch sets updated_at to now.
+    """
 
     def state():
-        return next(iter(_fetch(_STATE_SQL, [session_id], using=using)), None)
+        return queries.conversation_state(session_id, turns_of, using=using)
 
-    row = state() if _hold_row_lock(session_id, using=using) else None
+    row = state() if _hold_row_lock(session_id, using=using, touch=touch) else None
     if row is None and create:
         AgentSession.objects.using(using).bulk_create(
             [AgentSession(session_id=session_id)], ignore_conflicts=True
         )
-        _hold_row_lock(session_id, using=using)
+        _hold_row_lock(session_id, using=using, touch=touch)
         row = state()
     if row is None:
         return None
-    active_branch_id, generation, deleted_at, last_sequence, newest_unstructured = row
     return _Locked(
         session_id=session_id,
-        active_branch_id=active_branch_id or MAIN_BRANCH,
-        generation=generation or 0,
-        deleted_at=deleted_at,
-        last_sequence=last_sequence or 0,
-        needs_adoption=bool(newest_unstructured),
+        active_branch_id=row["active_branch_id"],
+        generation=row["generation"],
+        deleted_at=row["deleted_at"],
+        last_sequence=row["last_sequence"],
+        needs_adoption=row["needs_adoption"],
+        turns_branch=turns_of,
+        turns=row["turns"],
     )
 
 
@@ -196,7 +195,7 @@ def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) ->
 
 def _lock_for_agent(session_id: str, position: Position, *, using: str) -> tuple[_Locked, str]:
     """Lock (creating) for an agent-side write; returns the row and the branch to write."""
-    locked = _lock(session_id, using=using, create=True)
+    locked = _lock(session_id, using=using, create=True, turns_of=position.branch_id, touch=True)
     if locked.deleted_at is not None:
         raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
     if locked.needs_adoption:
@@ -231,6 +230,7 @@ def _audit(
 
 
 def _branch_turns(session_id: str, branch_id: str, *, using: str) -> tuple[int, int]:
+    """(user turn, branch turn) the branch is at: its newest row's (their MAX)."""
     newest = _fetch(_BRANCH_TURNS_SQL, [session_id, branch_id], using=using)
     turn, branch_turn = newest[0] if newest else (0, 0)
     return turn or 0, branch_turn or 0
@@ -249,7 +249,10 @@ def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, 
         using=using,
         returning="id",
     )
-    turn, branch_turn = _branch_turns(session_id, branch_id, using=using)
+    if branch_id == locked.turns_branch:
+        turn, branch_turn = locked.turns
+    else:
+        turn, branch_turn = _branch_turns(session_id, branch_id, using=using)
     rows = []
     for offset, (message_id, item) in enumerate(zip(message_ids, decoded, strict=True), start=1):
         if sdk_items.is_user_message(item):
@@ -268,13 +271,15 @@ def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, 
         )
     _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
     locked.last_sequence += len(rows)
+    locked.turns_branch, locked.turns = branch_id, (turn, branch_turn)
 
 
-def _touch(session_id: str, *, using: str) -> None:
-    """updated_at = now, stored exactly as the ORM would store timezone.now()."""
+def _touch(session_id: str, *, using: str) -> bool:
+    """updated_at = now, stored as the ORM stores timezone.now(); False if there is no row."""
     now = connections[using].ops.adapt_datetimefield_value(timezone.now())
     with connections[using].cursor() as cursor:
         cursor.execute(_TOUCH_SQL, [now, session_id])
+        return cursor.rowcount > 0
 
 
 def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
@@ -307,6 +312,7 @@ def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
     MessageStructure.objects.using(using).bulk_create(rows)
     locked.last_sequence += len(rows)
     locked.needs_adoption = False
+    locked.turns_branch, locked.turns = MAIN_BRANCH, (turn, branch_turn)
 
 
 def adopt_unstructured_messages(*, session_id: str, using: str = DEFAULT_DB_ALIAS) -> None:
@@ -329,7 +335,6 @@ def append_items(
     with transaction.atomic(using=using):
         locked, branch_id = _lock_for_agent(session_id, position, using=using)
         _insert(locked, branch_id, encoded, list(items), using=using)
-        _touch(session_id, using=using)
     return Position(branch_id, locked.generation)
 
 

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     Count,
     Exists,
@@ -25,30 +25,65 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from . import items as sdk_items
-from .models import MAIN_BRANCH, AgentMessage, AgentSession, Branch, MessageStructure, TurnUsage
+from .models import MAIN_BRANCH, AgentSession, Branch, MessageStructure, TurnUsage
 
 
 def sdk_timestamp(value) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else None
 
 
+# Written out once: building this statement with the ORM (nested Subquery and
+# Exists) on every call took ten times longer than running it, and every write
+# runs it. Table names are the SDK's, fixed by design.
+#
+# The row; the conversation's last sequence number; whether its newest message
+# has no structure row (messages written by an SDK writer that fills no
+# message_structure, SQLAlchemySession, are appended at the end, so checking the
+# newest message finds them without scanning); and a branch's current turn
+# numbers, which are its newest row's since every writer (ours and the SDK's)
+# numbers turns upwards along a branch's sequence: their MAX, found with one
+# index seek instead of a scan of the branch.
+_STATE_SQL = """
+    SELECT s.active_branch_id, s.clear_generation, s.deleted_at,
+        (SELECT MAX(ms.sequence_number) FROM message_structure ms
+            WHERE ms.session_id = s.session_id),
+        EXISTS(SELECT 1 FROM agent_messages m
+            WHERE m.id = (SELECT MAX(n.id) FROM agent_messages n WHERE n.session_id = s.session_id)
+            AND NOT EXISTS(SELECT 1 FROM message_structure u WHERE u.message_id = m.id)),
+        (SELECT t.user_turn_number FROM message_structure t
+            WHERE t.session_id = s.session_id AND t.branch_id = %s
+            ORDER BY t.sequence_number DESC LIMIT 1),
+        (SELECT t.branch_turn_number FROM message_structure t
+            WHERE t.session_id = s.session_id AND t.branch_id = %s
+            ORDER BY t.sequence_number DESC LIMIT 1)
+    FROM agent_sessions s WHERE s.session_id = %s
+"""
+
+
+def conversation_state(
+    session_id: str, turns_of: str = MAIN_BRANCH, *, using: str = DEFAULT_DB_ALIAS
+) -> dict | None:
+    """The conversation row's state, last sequence number and a branch's turns; None if none."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(_STATE_SQL, [turns_of, turns_of, session_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    active_branch_id, generation, deleted_at, last_sequence, unstructured, turn, branch_turn = row
+    return {
+        "active_branch_id": active_branch_id or MAIN_BRANCH,
+        "generation": generation or 0,
+        "deleted_at": deleted_at,
+        "last_sequence": last_sequence or 0,
+        "needs_adoption": bool(unstructured),
+        "turns": (turn or 0, branch_turn or 0),
+    }
+
+
 def session_state(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     """Where a new session object starts: active branch, clear generation, trash."""
-    newest_message = AgentMessage.objects.using(using).filter(session_id=session_id).order_by("-id")
-    row = (
-        AgentSession.objects.using(using)
-        .filter(pk=session_id)
-        .annotate(
-            newest_unstructured=Exists(
-                AgentMessage.objects.using(using)
-                .filter(pk=Subquery(newest_message.values("id")[:1]))
-                .exclude(Exists(MessageStructure.objects.filter(message=OuterRef("pk"))))
-            )
-        )
-        .values("active_branch_id", "clear_generation", "deleted_at", "newest_unstructured")
-        .first()
-    )
-    if row is None:
+    state = conversation_state(session_id, using=using)
+    if state is None:
         return {
             "active_branch_id": MAIN_BRANCH,
             "generation": 0,
@@ -56,10 +91,10 @@ def session_state(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> dict:
             "needs_adoption": False,
         }
     return {
-        "active_branch_id": row["active_branch_id"] or MAIN_BRANCH,
-        "generation": row["clear_generation"] or 0,
-        "in_trash": row["deleted_at"] is not None,
-        "needs_adoption": row["newest_unstructured"],
+        "active_branch_id": state["active_branch_id"],
+        "generation": state["generation"],
+        "in_trash": state["deleted_at"] is not None,
+        "needs_adoption": state["needs_adoption"],
     }
 
 

@@ -9,6 +9,7 @@ this class only keeps the object's own position (its branch) and bridges async
 callers to the ORM.
 """
 
+import functools
 import logging
 from typing import Any
 
@@ -27,8 +28,21 @@ from .models import MAIN_BRANCH
 logger = logging.getLogger(__name__)
 
 
+def _call(function):
+    return function()
+
+
+# One SyncToAsync for every call: building one per call cost as much as the hop.
+_run_sync = sync_to_async(_call, thread_sensitive=True)
+
+
 def _in_thread(function):
-    return sync_to_async(function, thread_sensitive=True)
+    """function as a coroutine function run in Django's thread for sync code."""
+
+    async def run(*args, **kwargs):
+        return await _run_sync(functools.partial(function, *args, **kwargs))
+
+    return run
 
 
 def run_model_name(result: Any) -> str | None:
