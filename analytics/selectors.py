@@ -9,24 +9,20 @@ import datetime
 import json
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
 )
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from convstore import items as sdk_items
 from convstore import queries
 from convstore.models import (
     MAIN_BRANCH,
@@ -34,9 +30,9 @@ from convstore.models import (
     AgentSession,
     AuditEntry,
     Branch,
-    MessageStructure,
-    TurnUsage,
 )
+
+from .models import ToolDay, UsageDay
 
 PERIODS = {"7": 7, "30": 30, "90": 90, "all": None}
 DEFAULT_PERIOD = "30"
@@ -105,9 +101,47 @@ def period_start(*, period: str, now: datetime.datetime | None = None) -> dateti
     return datetime.datetime.combine(first, datetime.time.min, tzinfo=datetime.UTC)
 
 
-def _live_usage(since: datetime.datetime | None) -> QuerySet[TurnUsage]:
-    usage = TurnUsage.objects.filter(session__deleted_at__isnull=True)
-    return usage.filter(created_at__gte=since) if since is not None else usage
+def _live_days(model, since: datetime.datetime | None) -> QuerySet:
+    """A rollup's rows of live conversations, from the period's first day."""
+    rows = model.objects.filter(session__deleted_at__isnull=True)
+    return rows.filter(day__gte=since.date()) if since is not None else rows
+
+
+# Names unlike UsageDay's columns: Django refuses an annotation named like a field.
+ROLLUP_SUMS = {
+    "sum_turns": Sum("turns"),
+    "sum_requests": Sum("requests"),
+    "sum_input": Sum("input_tokens"),
+    "sum_cached": Sum("cached_tokens"),
+    "sum_output": Sum("output_tokens"),
+    "sum_reasoning": Sum("reasoning_tokens"),
+    "sum_total": Sum("total_tokens"),
+    "sum_cost": Sum("cost"),
+    "sum_unpriced": Sum("unpriced_turns"),
+    "sum_unknown_model": Sum("turns", filter=Q(model_name="")),
+}
+
+
+def _totals(row: dict | None) -> dict:
+    """ROLLUP_SUMS' result as queries.usage_totals shapes it; no cost where nothing is priced."""
+    row = row or {}
+    turns = row.get("sum_turns") or 0
+    unpriced = row.get("sum_unpriced") or 0
+    unknown_model = row.get("sum_unknown_model") or 0
+    return {
+        "turns": turns,
+        "requests": row.get("sum_requests") or 0,
+        "input_tokens": row.get("sum_input") or 0,
+        "cached_tokens": row.get("sum_cached") or 0,
+        "output_tokens": row.get("sum_output") or 0,
+        "reasoning_tokens": row.get("sum_reasoning") or 0,
+        "total_tokens": row.get("sum_total") or 0,
+        "cost": row.get("sum_cost") if turns > unpriced else None,
+        "unpriced_turns": unpriced,
+        "unknown_model_turns": unknown_model,
+        "no_price_turns": max(unpriced - unknown_model, 0),
+        "cost_complete": turns > 0 and unpriced == 0,
+    }
 
 
 # --- overview ------------------------------------------------------------------
@@ -122,24 +156,20 @@ def overview_totals(*, since: datetime.datetime | None) -> dict:
     conversations = AgentSession.objects.filter(deleted_at__isnull=True)
     if since is not None:
         conversations = conversations.filter(updated_at__gte=since)
-    usage = _live_usage(since).aggregate(**queries.usage_sums())
-    return {"conversations": conversations.count(), **queries.usage_totals(usage)}
+    usage = _live_days(UsageDay, since).aggregate(**ROLLUP_SUMS)
+    return {"conversations": conversations.count(), **_totals(usage)}
 
 
 def usage_per_day(*, since: datetime.datetime | None) -> dict:
     """Tokens by kind and known cost per day, every day of the period (chart data)."""
     rows = {
-        row["day"]: queries.usage_totals(row)
-        for row in _live_usage(since)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(**queries.usage_sums())
-        .order_by("day")
+        row["day"]: _totals(row)
+        for row in _live_days(UsageDay, since).values("day").annotate(**ROLLUP_SUMS).order_by("day")
     }
     today = timezone.localdate()
     first = since.date() if since is not None else min(rows, default=today)
     days = [first + datetime.timedelta(days=n) for n in range((today - first).days + 1)]
-    empty = queries.usage_totals(None)
+    empty = _totals(None)
     series = [rows.get(day, empty) for day in days]
     return {
         "labels": [day.isoformat() for day in days],
@@ -153,52 +183,41 @@ def usage_per_day(*, since: datetime.datetime | None) -> dict:
 
 def conversation_top_by_cost(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
     rows = (
-        _live_usage(since)
+        _live_days(UsageDay, since)
         .values("session_id", "session__title")
-        .annotate(**queries.usage_sums())
-        .order_by(F("sum_cost").desc(nulls_last=True), "-sum_total_tokens", "session_id")[:limit]
+        .annotate(**ROLLUP_SUMS)
+        .order_by(F("sum_cost").desc(nulls_last=True), "-sum_total", "session_id")[:limit]
     )
     return [
-        {
-            "session_id": row["session_id"],
-            "title": row["session__title"],
-            **queries.usage_totals(row),
-        }
+        {"session_id": row["session_id"], "title": row["session__title"], **_totals(row)}
         for row in rows
     ]
 
 
 def tool_top_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
     """Tools by calls; a call copied into a branch by a fork counts once."""
-    calls = MessageStructure.objects.filter(
-        message_type__in=sdk_items.TOOL_CALL_TYPES, session__deleted_at__isnull=True
-    )
-    if since is not None:
-        calls = calls.filter(created_at__gte=since)
     return list(
-        calls.values("tool_name")
-        .annotate(
-            calls=Count("message_id", distinct=True),
-            conversations=Count("session_id", distinct=True),
-        )
+        _live_days(ToolDay, since)
+        .values("tool_name")
+        .annotate(calls=Sum("calls"), conversations=Count("session_id", distinct=True))
         .order_by("-calls", "tool_name")[:limit]
     )
 
 
 def model_mix_list(*, since: datetime.datetime | None) -> list[dict]:
-    """Usage per model, largest first; rows recorded without a model come as model None."""
+    """Usage per model, largest first; usage recorded without a model comes as model None."""
     rows = list(
-        _live_usage(since)
+        _live_days(UsageDay, since)
         .values("model_name")
-        .annotate(**queries.usage_sums())
-        .order_by("-sum_total_tokens", "model_name")
+        .annotate(**ROLLUP_SUMS)
+        .order_by("-sum_total", "model_name")
     )
-    all_tokens = sum(row["sum_total_tokens"] or 0 for row in rows)
+    all_tokens = sum(row["sum_total"] or 0 for row in rows)
     return [
         {
             "model_name": row["model_name"] or None,
-            "share": (row["sum_total_tokens"] or 0) / all_tokens if all_tokens else 0,
-            **queries.usage_totals(row),
+            "share": (row["sum_total"] or 0) / all_tokens if all_tokens else 0,
+            **_totals(row),
         }
         for row in rows
     ]
@@ -210,8 +229,7 @@ def model_mix_list(*, since: datetime.datetime | None) -> list[dict]:
 def model_name_list() -> list[str]:
     """The models that usage was recorded for, for the list's filter."""
     return list(
-        TurnUsage.objects.exclude(model_name__isnull=True)
-        .exclude(model_name="")
+        UsageDay.objects.exclude(model_name="")
         .order_by("model_name")
         .values_list("model_name", flat=True)
         .distinct()
@@ -231,18 +249,23 @@ def _conversations_matching(
     if q:
         # message_data is json.dumps text: search for the term as json.dumps writes it.
         encoded = json.dumps(q)[1:-1]
-        in_messages = AgentMessage.objects.filter(
-            session_id=OuterRef("pk"), message_data__icontains=encoded
+        # The messages are scanned once here, not once by each query of the page
+        # (count, totals, rows): no index serves a substring search.
+        in_messages = list(
+            AgentMessage.objects.filter(message_data__icontains=encoded)
+            .order_by()
+            .values_list("session_id", flat=True)
+            .distinct()
         )
         sessions = sessions.filter(
-            Q(session_id__icontains=q) | Q(title__icontains=q) | Exists(in_messages)
+            Q(session_id__icontains=q) | Q(title__icontains=q) | Q(session_id__in=in_messages)
         )
     if branched is not None:
         has_branches = Exists(_live_branches())
         sessions = sessions.filter(has_branches if branched else ~has_branches)
     if model:
         sessions = sessions.filter(
-            Exists(TurnUsage.objects.filter(session_id=OuterRef("pk"), model_name=model))
+            session_id__in=UsageDay.objects.filter(model_name=model).values("session_id")
         )
     return sessions
 
@@ -252,26 +275,51 @@ def _per_session(queryset: QuerySet, expression) -> Subquery:
     return Subquery(queryset.order_by().values("session_id").annotate(v=expression).values("v")[:1])
 
 
+def _usage_figures() -> dict:
+    """Per-conversation sums over every branch, from the rollup: a few rows per conversation."""
+    usage = UsageDay.objects.filter(session_id=OuterRef("pk"))
+    return {
+        "turns": _per_session(usage, Sum("turns")),
+        "tokens": _per_session(usage, Sum("total_tokens")),
+        "cost": _per_session(usage, Sum("cost")),
+        "unpriced_turns": _per_session(usage, Sum("unpriced_turns")),
+    }
+
+
 def _with_figures(sessions: QuerySet[AgentSession]) -> QuerySet[AgentSession]:
-    """Turns on the active branch, tokens and cost over all branches, live branch count."""
-    usage = TurnUsage.objects.filter(session_id=OuterRef("pk"))
-    active_rows = MessageStructure.objects.filter(
-        session_id=OuterRef("pk"), branch_id=OuterRef("active_branch_id")
-    )
+    """Turns run, tokens and cost over all branches, and the live branch count."""
     return sessions.annotate(
-        turns=_per_session(active_rows, Max("user_turn_number")),
-        tokens=_per_session(usage, Sum("total_tokens")),
-        cost=_per_session(usage, Sum("cost")),
-        usage_rows=_per_session(usage, Count("id")),
-        unpriced_turns=_per_session(usage, Count("id", filter=Q(cost__isnull=True))),
-        branch_count=_per_session(_live_branches(), Count("id")),
+        **_usage_figures(), branch_count=_per_session(_live_branches(), Count("id"))
     )
+
+
+def _conversation_page(
+    matching: QuerySet[AgentSession], *, sort: str, number: int, per_page: int, count: int
+) -> Page:
+    """The page's ids first, ordered by the sort's one figure; then the figures of those rows.
+
+    Figures in the first query would be computed for every row an OFFSET skips.
+    """
+    key = sort if sort in SORTS and sort != "recent" else None
+    ordering = [F("updated_at").desc(), "session_id"]
+    if key is not None:
+        matching = matching.annotate(**{key: _usage_figures()[key]})
+        ordering.insert(0, F(key).desc(nulls_last=True))
+    page = _page_of(
+        matching.order_by(*ordering).values_list("pk", flat=True),
+        number=number,
+        per_page=per_page,
+        count=count,
+    )
+    rows = {row.pk: row for row in _with_figures(AgentSession.objects.filter(pk__in=page.rows))}
+    page.rows = [rows[pk] for pk in page.rows]
+    return page
 
 
 def _models_of(session_ids: list[str]) -> dict[str, list[str]]:
     models: dict[str, list[str]] = {}
     for session_id, model in (
-        TurnUsage.objects.filter(session_id__in=session_ids)
+        UsageDay.objects.filter(session_id__in=session_ids)
         .order_by("session_id", "model_name")
         .values_list("session_id", "model_name")
         .distinct()
@@ -294,34 +342,14 @@ def conversation_list(
     matching = _conversations_matching(
         q=q, since=period_start(period=period), branched=branched, model=model
     )
-    totals = TurnUsage.objects.filter(session_id__in=matching.values("pk")).aggregate(
-        tokens=Sum("total_tokens"),
-        known_cost=Sum("cost"),
-        usage_rows=Count("id"),
-        unpriced_turns=Count("id", filter=Q(cost__isnull=True)),
-    )
-    ordering = {
-        "recent": [F("updated_at").desc(), "session_id"],
-        "turns": [F("turns").desc(nulls_last=True), F("updated_at").desc(), "session_id"],
-        "tokens": [F("tokens").desc(nulls_last=True), F("updated_at").desc(), "session_id"],
-        "cost": [F("cost").desc(nulls_last=True), F("updated_at").desc(), "session_id"],
-    }[sort if sort in SORTS else "recent"]
-    result = _page_of(
-        _with_figures(matching).order_by(*ordering),
-        number=page,
-        per_page=per_page,
-        count=matching.count(),
+    totals = UsageDay.objects.filter(session_id__in=matching.values("pk")).aggregate(**ROLLUP_SUMS)
+    result = _conversation_page(
+        matching, sort=sort, number=page, per_page=per_page, count=matching.count()
     )
     models = _models_of([session.pk for session in result.rows])
     for session in result.rows:
         session.models = models.get(session.pk, [])
-    result.extra["totals"] = {
-        "conversations": result.count,
-        "tokens": totals["tokens"] or 0,
-        "cost": totals["known_cost"],
-        "usage_rows": totals["usage_rows"],
-        "unpriced_turns": totals["unpriced_turns"],
-    }
+    result.extra["totals"] = {"conversations": result.count, **_totals(totals)}
     return result
 
 
@@ -379,22 +407,6 @@ def _tool_table(session_id: str, branch_id: str) -> list[dict]:
     return sorted(table, key=lambda tool: (-tool["calls"], tool["name"]))
 
 
-def _sum_usage(summaries: list[dict]) -> dict:
-    totals = queries.usage_totals(None)
-    known_cost = None
-    for branch in summaries:
-        usage = branch["usage"]
-        for key in totals:
-            if key not in ("cost", "cost_complete", "no_price_turns"):
-                totals[key] += usage[key]
-        if usage["cost"] is not None:
-            known_cost = (known_cost or Decimal(0)) + usage["cost"]
-    totals["cost"] = known_cost
-    totals["cost_complete"] = totals["turns"] > 0 and totals["unpriced_turns"] == 0
-    totals["no_price_turns"] = max(totals["unpriced_turns"] - totals["unknown_model_turns"], 0)
-    return totals
-
-
 def conversation_detail(
     *, session: AgentSession, branch_id: str, page: int | None = None
 ) -> dict[str, Any] | None:
@@ -403,7 +415,8 @@ def conversation_detail(
     The transcript comes a page of turns at a time, the newest page unless
     another is asked for; the chart covers every turn.
     """
-    summaries = queries.branch_summaries(session.pk)
+    all_usage = queries.branch_usage(session.pk)
+    summaries = queries.branch_summaries(session.pk, usage=all_usage)
     current = next((b for b in summaries if b["branch_id"] == branch_id), None)
     if current is None:
         return None
@@ -412,7 +425,7 @@ def conversation_detail(
     number = min(max(page or num_pages, 1), num_pages)
     first_turn = None if number == 1 else (number - 1) * TURNS_PER_PAGE + 1
     last_turn = None if number == num_pages else number * TURNS_PER_PAGE
-    usage_rows = queries.branch_usage(session.pk, [branch_id])
+    usage_rows = [row for row in all_usage if row["branch_id"] == branch_id]
     return {
         "session": session,
         "branch": current,
@@ -422,7 +435,7 @@ def conversation_detail(
         "compare_with": next(
             (b["branch_id"] for b in summaries if b["branch_id"] != branch_id), branch_id
         ),
-        "conversation_usage": _sum_usage(summaries),
+        "conversation_usage": queries.usage_totals(all_usage),
         "turn_count": turn_count,
         "turn_page": {
             "number": number,

@@ -12,7 +12,6 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     Count,
     Exists,
-    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -20,8 +19,6 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from . import items as sdk_items
@@ -386,16 +383,14 @@ USAGE_VIEW_FIELDS = ("branch_id", "user_turn_number", *USAGE_FIELDS, "model_name
 
 
 def branch_usage(
-    session_id: str, branch_ids: list[str], *, using: str = DEFAULT_DB_ALIAS
+    session_id: str, branch_ids: list[str] | None = None, *, using: str = DEFAULT_DB_ALIAS
 ) -> list[dict]:
-    """Every turn's usage of the branches, as usage_view gives it, by branch and turn."""
-    rows = (
-        TurnUsage.objects.using(using)
-        .filter(session_id=session_id, branch_id__in=branch_ids)
-        .order_by("branch_id", "user_turn_number")
-        .values(*USAGE_VIEW_FIELDS)
-    )
-    return [usage_view(row) for row in rows]
+    """Every turn's usage of the branches (of all, without branch_ids) as usage_view gives it."""
+    rows = TurnUsage.objects.using(using).filter(session_id=session_id)
+    if branch_ids is not None:
+        rows = rows.filter(branch_id__in=branch_ids)
+    ordered = rows.order_by("branch_id", "user_turn_number").values(*USAGE_VIEW_FIELDS)
+    return [usage_view(row) for row in ordered]
 
 
 def _pretty_json(text: Any) -> str:
@@ -488,10 +483,13 @@ def branch_transcript(
     return list(turns.values())
 
 
-def branch_summaries(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> list[dict]:
+def branch_summaries(
+    session_id: str, *, usage: list[dict] | None = None, using: str = DEFAULT_DB_ALIAS
+) -> list[dict]:
     """Every live branch with where it came from, its size and its usage, oldest first.
 
     A branch an SDK writer made has no convstore_branch row: its parent is unknown.
+    usage: the conversation's branch_usage rows, when the caller has read them already.
     """
     held = {
         row["branch_id"]: row
@@ -517,14 +515,9 @@ def branch_summaries(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> list[
             "created_by__username",
         )
     }
-    usage = {
-        row["branch_id"]: row
-        for row in TurnUsage.objects.using(using)
-        .filter(session_id=session_id)
-        .values("branch_id")
-        .annotate(**usage_sums())
-        .order_by()
-    }
+    by_branch: dict[str, list[dict]] = {}
+    for row in branch_usage(session_id, using=using) if usage is None else usage:
+        by_branch.setdefault(row["branch_id"], []).append(row)
     names = set(held) | set(records) | {MAIN_BRANCH}
     summaries = []
     for name in names:
@@ -539,7 +532,7 @@ def branch_summaries(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> list[
                 "created_at": record.get("created_at") or counts.get("first_at"),
                 "messages": counts.get("messages", 0),
                 "turns": counts.get("turns", 0),
-                "usage": usage_totals(usage.get(name)),
+                "usage": usage_totals(by_branch.get(name, [])),
             }
         )
     oldest = timezone.now()
@@ -549,42 +542,28 @@ def branch_summaries(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> list[
     return summaries
 
 
-# The aggregates' names differ from turn_usage's columns: Django refuses an
-# annotation named like a field, and a filter on "cost" would mean the sum.
-USAGE_SUM_PREFIX = "sum_"
-
-
-def usage_sums() -> dict:
-    """Aggregates over turn_usage rows, for usage_totals: tokens by kind, cost, unknown cost."""
-    sums = {
-        "turns": Count("id"),
-        "requests": Sum("requests"),
-        "input_tokens": Sum("input_tokens"),
-        "output_tokens": Sum("output_tokens"),
-        "total_tokens": Sum("total_tokens"),
-        "cached_tokens": Sum(Cast(KT("input_tokens_details__cached_tokens"), IntegerField())),
-        "reasoning_tokens": Sum(
-            Cast(KT("output_tokens_details__reasoning_tokens"), IntegerField())
-        ),
-        "cost": Sum("cost"),
-        "unpriced_turns": Count("id", filter=Q(cost__isnull=True)),
-        "unknown_model_turns": Count("id", filter=Q(model_name__isnull=True) | Q(model_name="")),
-    }
-    return {USAGE_SUM_PREFIX + name: aggregate for name, aggregate in sums.items()}
-
-
-def usage_totals(row: dict | None) -> dict:
-    """usage_sums' result by plain names, zeros where missing, and whether the cost is complete."""
-    row = row or {}
-    totals = {
-        key.removeprefix(USAGE_SUM_PREFIX): row.get(key) or 0
-        for key in usage_sums()
-        if key != USAGE_SUM_PREFIX + "cost"
-    }
-    totals["cost"] = row.get(USAGE_SUM_PREFIX + "cost")
-    totals["cost_complete"] = totals["turns"] > 0 and totals["unpriced_turns"] == 0
-    # A turn without a model has no cost either; the rest lack a price for their model.
-    totals["no_price_turns"] = max(totals["unpriced_turns"] - totals["unknown_model_turns"], 0)
+def usage_totals(rows: list[dict]) -> dict:
+    """usage_view rows summed; cost only over the priced turns, None when none is priced."""
+    keys = (
+        "requests",
+        "input_tokens",
+        "cached_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "total_tokens",
+    )
+    totals = {key: sum(row[key] for row in rows) for key in keys}
+    priced = [row["cost"] for row in rows if row["cost"] is not None]
+    unknown_model = sum(1 for row in rows if not row["model_name"])
+    totals.update(
+        turns=len(rows),
+        cost=sum(priced) if priced else None,
+        unpriced_turns=len(rows) - len(priced),
+        unknown_model_turns=unknown_model,
+        # A turn without a model has no cost either; the rest lack a price for their model.
+        no_price_turns=max(len(rows) - len(priced) - unknown_model, 0),
+    )
+    totals["cost_complete"] = bool(rows) and not totals["unpriced_turns"]
     return totals
 
 

@@ -45,7 +45,7 @@ def turn_cost(usage: dict | None) -> str:
 @register.simple_tag
 def total_cost(totals: Any) -> str:
     """The summed cost of usage rows, saying how many turns it leaves out."""
-    turns = _field(totals, "turns", _field(totals, "usage_rows")) or 0
+    turns = _field(totals, "turns") or 0
     unpriced = _field(totals, "unpriced_turns") or 0
     cost = _field(totals, "cost")
     if not turns:

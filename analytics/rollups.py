@@ -1,0 +1,244 @@
+"""The SQL that keeps analytics_usage_day and analytics_tool_day exact (see models.py).
+
+A change to a conversation's turn_usage or tool-call rows re-sums that whole
+conversation: a few hundred rows at most, read through the indexes that start
+with session_id, and always right whatever the change was (insert, the
+replace of a turn's usage, a branch deleted, a purge, a data fix).
+
+PostgreSQL: statement-level triggers with transition tables, so a bulk COPY or
+a fork re-sums each conversation it touched once. SQLite: row-level triggers
+(it has no others), fine at the sizes SQLite serves here.
+
+Cached and reasoning tokens come from the usage row's JSON details, taken
+only where they are numbers and capped as convstore.queries.usage_view caps
+them, so odd details never fail a write.
+"""
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from convstore.items import TOOL_CALL_TYPES
+
+TOOL_TYPES_SQL = ", ".join(f"'{kind}'" for kind in TOOL_CALL_TYPES)
+
+USAGE_COLUMNS = (
+    "session_id, day, model_name, turns, requests, input_tokens, cached_tokens, "
+    "output_tokens, reasoning_tokens, total_tokens, cost, unpriced_turns"
+)
+
+
+def _pg_detail(column: str, key: str, cap: str) -> str:
+    value = f"({column} ->> '{key}')::numeric"
+    number = f"CASE WHEN jsonb_typeof({column} -> '{key}') = 'number' THEN {value} ELSE 0 END"
+    return f"LEAST(GREATEST({number}, 0), {cap})::bigint"
+
+
+def _sqlite_detail(column: str, key: str, cap: str) -> str:
+    path = f"'$.{key}'"
+    number = (
+        f"CASE WHEN json_valid({column}) THEN (CASE WHEN json_type({column}, {path}) "
+        f"IN ('integer', 'real') THEN CAST(json_extract({column}, {path}) AS INTEGER) "
+        f"ELSE 0 END) ELSE 0 END"
+    )
+    return f"MIN(MAX({number}, 0), {cap})"
+
+
+def _usage_select(day: str, detail, where: str) -> str:
+    cached = detail("input_tokens_details", "cached_tokens", "input_tokens")
+    reasoning = detail("output_tokens_details", "reasoning_tokens", "output_tokens")
+    return f"""
+        SELECT session_id, {day}, COALESCE(model_name, ''), COUNT(*), SUM(requests),
+            SUM(input_tokens), SUM({cached}), SUM(output_tokens), SUM({reasoning}),
+            SUM(total_tokens), COALESCE(SUM(cost), 0),
+            SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)
+        FROM turn_usage WHERE {where}
+        GROUP BY 1, 2, 3"""
+
+
+def _tools_select(day: str, where: str) -> str:
+    # One row per message: a fork copies structure rows, never the message.
+    return f"""
+        SELECT session_id, {day}, tool, COUNT(*) FROM (
+            SELECT session_id, message_id, MIN(created_at) AS first_at,
+                MIN(COALESCE(tool_name, message_type)) AS tool
+            FROM message_structure
+            WHERE {where} AND message_type IN ({TOOL_TYPES_SQL})
+            GROUP BY session_id, message_id
+        ) AS calls
+        GROUP BY 1, 2, 3"""
+
+
+# --- PostgreSQL --------------------------------------------------------------------
+
+PG_DAY = "(created_at AT TIME ZONE 'UTC')::date"
+PG_FIRST_DAY = "(first_at AT TIME ZONE 'UTC')::date"
+
+
+def _pg_refresh_functions() -> list[str]:
+    usage = _usage_select(PG_DAY, _pg_detail, "session_id = ANY(ids)")
+    tools = _tools_select(PG_FIRST_DAY, "session_id = ANY(ids)")
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION analytics_refresh_usage(ids text[]) RETURNS void
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM analytics_usage_day WHERE session_id = ANY(ids);
+            INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) {usage}
+            ON CONFLICT (session_id, day, model_name) DO UPDATE SET
+                turns = EXCLUDED.turns, requests = EXCLUDED.requests,
+                input_tokens = EXCLUDED.input_tokens, cached_tokens = EXCLUDED.cached_tokens,
+                output_tokens = EXCLUDED.output_tokens,
+                reasoning_tokens = EXCLUDED.reasoning_tokens,
+                total_tokens = EXCLUDED.total_tokens, cost = EXCLUDED.cost,
+                unpriced_turns = EXCLUDED.unpriced_turns;
+        END $$""",
+        f"""
+        CREATE OR REPLACE FUNCTION analytics_refresh_tools(ids text[]) RETURNS void
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM analytics_tool_day WHERE session_id = ANY(ids);
+            INSERT INTO analytics_tool_day (session_id, day, tool_name, calls) {tools}
+            ON CONFLICT (session_id, day, tool_name) DO UPDATE SET calls = EXCLUDED.calls;
+        END $$""",
+    ]
+
+
+# (trigger name, table, event, transition tables, refresh function, only tool rows)
+PG_TRIGGERS = [
+    ("analytics_usage_insert", "turn_usage", "INSERT", ("new_rows",), "usage", False),
+    ("analytics_usage_update", "turn_usage", "UPDATE", ("old_rows", "new_rows"), "usage", False),
+    ("analytics_usage_delete", "turn_usage", "DELETE", ("old_rows",), "usage", False),
+    ("analytics_tools_insert", "message_structure", "INSERT", ("new_rows",), "tools", True),
+    (
+        "analytics_tools_update",
+        "message_structure",
+        "UPDATE",
+        ("old_rows", "new_rows"),
+        "tools",
+        True,
+    ),
+    ("analytics_tools_delete", "message_structure", "DELETE", ("old_rows",), "tools", True),
+]
+
+
+def _pg_trigger(name, table, event, transitions, refresh, only_tools) -> list[str]:
+    rows = " UNION ".join(f"SELECT session_id FROM {t}" for t in transitions)
+    condition = "TRUE"
+    if only_tools:
+        tool_rows = " UNION ALL ".join(
+            f"SELECT 1 FROM {t} WHERE message_type IN ({TOOL_TYPES_SQL})" for t in transitions
+        )
+        condition = f"EXISTS ({tool_rows})"
+    referencing = " ".join(
+        f"{'OLD' if t == 'old_rows' else 'NEW'} TABLE AS {t}" for t in transitions
+    )
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF {condition} THEN
+                PERFORM analytics_refresh_{refresh}(ARRAY({rows}));
+            END IF;
+            RETURN NULL;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS {name} ON {table}",
+        f"""
+        CREATE TRIGGER {name} AFTER {event} ON {table}
+        REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {name}()""",
+    ]
+
+
+def _pg_install() -> list[str]:
+    statements = _pg_refresh_functions()
+    for trigger in PG_TRIGGERS:
+        statements += _pg_trigger(*trigger)
+    return statements
+
+
+def _pg_uninstall() -> list[str]:
+    statements = [f"DROP TRIGGER IF EXISTS {t[0]} ON {t[1]}" for t in PG_TRIGGERS]
+    statements += [f"DROP FUNCTION IF EXISTS {t[0]}()" for t in PG_TRIGGERS]
+    statements += [
+        "DROP FUNCTION IF EXISTS analytics_refresh_usage(text[])",
+        "DROP FUNCTION IF EXISTS analytics_refresh_tools(text[])",
+    ]
+    return statements
+
+
+# --- SQLite ------------------------------------------------------------------------
+
+SQLITE_DAY = "date(created_at)"
+SQLITE_FIRST_DAY = "date(first_at)"
+
+
+def _sqlite_refresh(refresh: str, session: str) -> str:
+    if refresh == "usage":
+        select = _usage_select(SQLITE_DAY, _sqlite_detail, f"session_id = {session}")
+        return (
+            f"DELETE FROM analytics_usage_day WHERE session_id = {session};\n"
+            f"INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) {select};"
+        )
+    select = _tools_select(SQLITE_FIRST_DAY, f"session_id = {session}")
+    return (
+        f"DELETE FROM analytics_tool_day WHERE session_id = {session};\n"
+        f"INSERT INTO analytics_tool_day (session_id, day, tool_name, calls) {select};"
+    )
+
+
+def _sqlite_install() -> list[str]:
+    statements = []
+    tool_row = "{row}.message_type IN (" + TOOL_TYPES_SQL + ")"
+    for name, table, event, transitions, refresh, only_tools in PG_TRIGGERS:
+        rows = ["OLD" if t == "old_rows" else "NEW" for t in transitions]
+        when = ""
+        if only_tools:
+            when = "WHEN " + " OR ".join(tool_row.format(row=row) for row in rows)
+        body = "\n".join(_sqlite_refresh(refresh, f"{row}.session_id") for row in rows)
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} {when}\nBEGIN\n{body}\nEND",
+        ]
+    return statements
+
+
+def _sqlite_uninstall() -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {t[0]}" for t in PG_TRIGGERS]
+
+
+# --- install, rebuild ------------------------------------------------------------------
+
+
+def install(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the triggers (idempotent) and fill the rollups from the rows already there."""
+    connection = connections[using]
+    statements = _pg_install() if connection.vendor == "postgresql" else _sqlite_install()
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    rebuild(using=using)
+
+
+def uninstall(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    connection = connections[using]
+    statements = _pg_uninstall() if connection.vendor == "postgresql" else _sqlite_uninstall()
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def rebuild(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Re-sum both rollups from scratch (after restoring a backup made without them, say)."""
+    connection = connections[using]
+    postgres = connection.vendor == "postgresql"
+    day, first_day = (PG_DAY, PG_FIRST_DAY) if postgres else (SQLITE_DAY, SQLITE_FIRST_DAY)
+    detail = _pg_detail if postgres else _sqlite_detail
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM analytics_usage_day")
+        cursor.execute(
+            f"INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) "
+            + _usage_select(day, detail, "TRUE")
+        )
+        cursor.execute("DELETE FROM analytics_tool_day")
+        cursor.execute(
+            "INSERT INTO analytics_tool_day (session_id, day, tool_name, calls) "
+            + _tools_select(first_day, "TRUE")
+        )

@@ -1,0 +1,166 @@
+"""The rollups the overview and list read stay equal to sums over the rows, whoever writes."""
+
+import datetime
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from analytics import rollups
+from analytics.models import ToolDay, UsageDay
+from convstore import conversations, queries
+from convstore.items import TOOL_CALL_TYPES
+from convstore.models import MessageStructure, TurnUsage
+from tests import dashboard_data as data
+
+pytestmark = pytest.mark.django_db
+
+
+def utc_day(value: datetime.datetime) -> datetime.date:
+    return value.astimezone(datetime.UTC).date()
+
+
+def usage_from_rows() -> dict:
+    sums: dict = defaultdict(lambda: [0] * 8 + [Decimal(0)])
+    fields = ("session_id", "created_at", *queries.USAGE_VIEW_FIELDS)
+    for row in TurnUsage.objects.values(*fields):
+        view = queries.usage_view(row)
+        key = (row["session_id"], utc_day(row["created_at"]), row["model_name"] or "")
+        figures = sums[key]
+        for index, name in enumerate(
+            (
+                "requests",
+                "input_tokens",
+                "cached_tokens",
+                "output_tokens",
+                "reasoning_tokens",
+                "total_tokens",
+            )
+        ):
+            figures[index] += view[name]
+        figures[6] += 1
+        figures[7] += view["cost"] is None
+        figures[8] += view["cost"] or 0
+    return {key: tuple(value) for key, value in sums.items()}
+
+
+def usage_from_rollup() -> dict:
+    return {
+        (row.session_id, row.day, row.model_name): (
+            row.requests,
+            row.input_tokens,
+            row.cached_tokens,
+            row.output_tokens,
+            row.reasoning_tokens,
+            row.total_tokens,
+            row.turns,
+            row.unpriced_turns,
+            row.cost,
+        )
+        for row in UsageDay.objects.all()
+    }
+
+
+def tools_from_rows() -> dict:
+    first: dict = {}
+    for session_id, message_id, created_at, tool, kind in MessageStructure.objects.filter(
+        message_type__in=TOOL_CALL_TYPES
+    ).values_list("session_id", "message_id", "created_at", "tool_name", "message_type"):
+        seen = first.get(message_id)
+        if seen is None or created_at < seen[1]:
+            first[message_id] = (session_id, created_at, tool or kind)
+    calls: dict = defaultdict(int)
+    for session_id, created_at, tool in first.values():
+        calls[(session_id, utc_day(created_at), tool)] += 1
+    return dict(calls)
+
+
+def tools_from_rollup() -> dict:
+    return {(r.session_id, r.day, r.tool_name): r.calls for r in ToolDay.objects.all()}
+
+
+def assert_rollups_match() -> None:
+    assert usage_from_rollup() == usage_from_rows()
+    assert tools_from_rollup() == tools_from_rows()
+
+
+def test_the_rollups_follow_every_write_of_the_write_layer(editor):
+    data.conversation("a", turns=3)
+    data.conversation("b", turns=2, model=None)
+    data.conversation("c", turns=1, model="house-model")
+    assert_rollups_match()
+    assert UsageDay.objects.filter(session_id="a").get().turns == 3
+
+    # A second record_usage replaces the turn's usage.
+    conversations.record_usage(
+        session_id="a", usage=data.usage(input_tokens=9000), model_name="gpt-4o"
+    )
+    assert_rollups_match()
+
+    _, branch, _ = conversations.fork(session_id="a", turn_number=2, branch_name="x")
+    data.add_turn("a", "other", position=branch, tool="search_docs")
+    assert_rollups_match()
+    assert sum(row.calls for row in ToolDay.objects.filter(session_id="a")) == 4
+
+    conversations.delete_branch(session_id="a", branch_id="x")
+    assert_rollups_match()
+
+    while conversations.pop_item(session_id="b")[0] is not None:
+        pass
+    assert_rollups_match()
+    assert not UsageDay.objects.filter(session_id="b").exists()
+
+    conversations.reprice_usage(session_id="a", actor=editor)
+    conversations.trash(session_id="c")
+    assert_rollups_match()
+    conversations.purge(session_id="c")
+    conversations.clear(session_id="a")
+    assert_rollups_match()
+    assert not UsageDay.objects.exists() and not ToolDay.objects.exists()
+
+
+def test_odd_usage_details_never_fail_a_write_and_count_as_nothing():
+    data.add_turn("odd", "hello")
+    for details in ({"cached_tokens": "many"}, [1, 2], {"cached_tokens": -5}, {"x": 1}, None):
+        TurnUsage.objects.filter(session_id="odd").update(input_tokens_details=details)
+        assert UsageDay.objects.get(session_id="odd").cached_tokens == 0
+    TurnUsage.objects.filter(session_id="odd").update(
+        input_tokens_details={"cached_tokens": 10**12}
+    )
+    assert UsageDay.objects.get(session_id="odd").cached_tokens == 1000  # capped at input
+    assert_rollups_match()
+
+
+def test_writers_outside_the_write_layer_are_seen_too():
+    data.conversation("sdk", turns=1)
+    # As an SDK writer or a bulk path would: plain SQL, several rows in one statement.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO turn_usage (session_id, branch_id, user_turn_number, requests, "
+            "input_tokens, output_tokens, total_tokens, input_tokens_details, created_at) "
+            "VALUES (%s, 'main', 7, 1, 50, 5, 55, %s, %s), (%s, 'main', 8, 2, 60, 6, 66, %s, %s)",
+            [
+                "sdk",
+                json.dumps({"cached_tokens": 10}),
+                timezone.now(),
+                "sdk",
+                None,
+                timezone.now() - datetime.timedelta(days=2),
+            ],
+        )
+    assert_rollups_match()
+    assert UsageDay.objects.filter(session_id="sdk").count() == 3  # two days, two models
+    TurnUsage.objects.filter(session_id="sdk", user_turn_number__gt=1).delete()
+    assert_rollups_match()
+
+
+def test_rebuild_gives_what_the_triggers_kept():
+    data.conversation("a", turns=2)
+    _, branch, _ = conversations.fork(session_id="a", turn_number=2, branch_name="x")
+    data.add_turn("a", "again", position=branch)
+    kept = (usage_from_rollup(), tools_from_rollup())
+    rollups.rebuild()
+    assert (usage_from_rollup(), tools_from_rollup()) == kept
