@@ -177,7 +177,11 @@ def usage_per_day(*, since: datetime.datetime | None) -> dict:
         "cached": [d["cached_tokens"] for d in series],
         "output": [d["output_tokens"] - d["reasoning_tokens"] for d in series],
         "reasoning": [d["reasoning_tokens"] for d in series],
-        "cost": [float(d["cost"]) if d["cost"] is not None else None for d in series],
+        # A day without usage cost nothing; a day whose usage is all unpriced has no cost.
+        "cost": [
+            float(d["cost"]) if d["cost"] is not None else (0.0 if not d["turns"] else None)
+            for d in series
+        ],
     }
 
 
@@ -283,6 +287,7 @@ def _usage_figures() -> dict:
         "tokens": _per_session(usage, Sum("total_tokens")),
         "cost": _per_session(usage, Sum("cost")),
         "unpriced_turns": _per_session(usage, Sum("unpriced_turns")),
+        "unknown_model_turns": _per_session(usage, Sum("turns", filter=Q(model_name=""))),
     }
 
 
@@ -452,9 +457,16 @@ def conversation_detail(
     }
 
 
-def branch_comparison_get(*, session: AgentSession, branch_a: str, branch_b: str) -> dict | None:
-    """Two branches side by side: per-turn text and usage, and each branch's totals."""
+def branch_comparison_get(
+    *, session: AgentSession, branch_a: str, branch_b: str | None
+) -> dict | None:
+    """Two branches side by side: per-turn text and usage, and each branch's totals.
+
+    Without branch_b, branch_a is compared with the oldest other branch.
+    """
     summaries = {b["branch_id"]: b for b in queries.branch_summaries(session.pk)}
+    if branch_b is None:
+        branch_b = next((name for name in summaries if name != branch_a), branch_a)
     if branch_a not in summaries or branch_b not in summaries:
         return None
     return {

@@ -298,7 +298,7 @@ def compare(request: HttpRequest, session_id: str) -> HttpResponse:
     session = get_object_or_404(AgentSession, pk=session_id)
     chosen = forms.CompareForm(request.GET).values()
     branch_a = chosen["a"] or session.active_branch_id
-    branch_b = chosen["b"] or branch_a
+    branch_b = chosen["b"] or None
     comparison = selectors.branch_comparison_get(
         session=session, branch_a=branch_a, branch_b=branch_b
     )

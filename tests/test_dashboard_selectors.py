@@ -96,7 +96,10 @@ def test_usage_per_day_has_every_day_of_the_period():
         for i in range(7)
     ]
     assert totals[-1] == 2 * 1300 and totals[-4] == 1300 and sum(totals) == 3 * 1300
-    assert week["cost"][-2] is None
+    assert week["cost"][-2] == 0.0  # no usage that day: nothing spent
+    data.conversation("nameless", turns=1, model=None)
+    age("nameless", days=1)
+    assert selectors.usage_per_day(since=None)["cost"][-2] is None  # usage, but no price
     everything = selectors.usage_per_day(since=None)
     assert len(everything["labels"]) == 4  # from the first day with usage to today
 

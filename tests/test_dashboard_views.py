@@ -369,3 +369,18 @@ def test_export_gives_items_and_usage_rows_as_csv(chat, viewer):
     assert lines[0].startswith("record,turn,sequence_number,message_type,tool_name,text")
     assert sum(line.startswith("item,") for line in lines) == 15
     assert sum(line.startswith("usage,") for line in lines) == 3
+
+
+def test_compare_defaults_to_the_active_branch_against_another(chat, viewer):
+    body = client_for(viewer).get(reverse("analytics:compare", args=[chat])).content.decode()
+    assert '<option value="main" selected>' in body
+    assert '<option value="retry" selected>' in body
+    assert "Try again, politely" in body
+
+
+def test_logging_out_is_a_post_that_ends_the_session(chat, viewer):
+    client = client_for(viewer)
+    assert client.get(reverse("analytics:overview")).status_code == 200
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    assert client.get(reverse("analytics:overview")).status_code == 302

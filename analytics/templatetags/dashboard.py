@@ -51,8 +51,7 @@ def total_cost(totals: Any) -> str:
     if not turns:
         return mark_safe('<span class="muted">—</span>')
     if cost is None or unpriced >= turns:
-        unknown_models = _field(totals, "unknown_model_turns")
-        if unknown_models is not None and unknown_models < turns:
+        if (_field(totals, "unknown_model_turns") or 0) < turns:
             return mark_safe('<span class="unknown">no price</span>')
         return mark_safe('<span class="unknown">unknown model</span>')
     if unpriced:

@@ -57,8 +57,10 @@
       borderColor: COLORS.cost,
       backgroundColor: COLORS.cost,
       yAxisID: "cost",
-      spanGaps: true,
-      tension: 0.2,
+      spanGaps: false,
+      tension: 0,
+      pointRadius: 0,
+      pointHoverRadius: 4,
     });
     return new Chart(canvas, {
       data: { labels: data.labels, datasets: datasets },
