@@ -1271,9 +1271,14 @@ _HISTORY_COLUMNS = {
 
 
 @dataclass
-class _HistoryRows:
-    """Row tuples per table; a structure row holds its message's index in `messages`."""
+class PreparedHistories:
+    """Histories checked and turned into rows, ready for write_histories.
 
+    Row tuples per table, in _HISTORY_COLUMNS order; a structure row holds its
+    message's index in `messages`, a usage row its turn in place of the cost.
+    """
+
+    session_ids: list = field(default_factory=list)
     sessions: list = field(default_factory=list)
     messages: list = field(default_factory=list)  # (session_id, data, created_at)
     structure: list = field(default_factory=list)
@@ -1283,7 +1288,7 @@ class _HistoryRows:
 
 
 class _HistoryPrices:
-    """Prices in force by model and day, each looked up once per write_histories call."""
+    """Prices in force by model and day, each looked up once per write."""
 
     def __init__(self, *, using: str):
         self.using = using
@@ -1315,8 +1320,8 @@ def _encoded_turn(session_id: str, turn: HistoryTurn) -> list[str]:
 class _HistoryWriter:
     """One history's rows, numbered as append_items and fork number them."""
 
-    def __init__(self, history: History, rows: _HistoryRows, prices: _HistoryPrices):
-        self.history, self.rows, self.prices = history, rows, prices
+    def __init__(self, history: History, rows: PreparedHistories):
+        self.history, self.rows = history, rows
         self.sequence = 0
         self.held: dict[str, list[tuple]] = {MAIN_BRANCH: []}  # each branch's structure rows
 
@@ -1401,7 +1406,7 @@ class _HistoryWriter:
             _details(getattr(usage, "output_tokens_details", None)),
             turn.at,
             turn.model_name,
-            self.prices.cost(turn, input_details),
+            turn,  # the cost, once write_histories reads the prices
         )
 
 
@@ -1453,8 +1458,27 @@ def _write_messages(messages: list, *, using: str) -> list[int]:
     return ids
 
 
+def prepare_histories(
+    histories: list[History], *, actor_label: str = "command"
+) -> PreparedHistories:
+    """Check histories and build their rows, without the database (see write_histories).
+
+    A bad history raises ConversationError. Preparing apart lets a caller build
+    the next batch while the database writes the last one.
+    """
+    rows = PreparedHistories(session_ids=[history.session_id for history in histories])
+    if len(set(rows.session_ids)) != len(rows.session_ids):
+        raise ConversationError("A conversation appears twice in one batch of histories")
+    for history in histories:
+        _HistoryWriter(history, rows).write(actor_label)
+    return rows
+
+
 def write_histories(
-    histories: list[History], *, actor_label: str = "command", using: str = DEFAULT_DB_ALIAS
+    histories: list[History] | PreparedHistories,
+    *,
+    actor_label: str = "command",
+    using: str = DEFAULT_DB_ALIAS,
 ) -> dict[str, int]:
     """Write whole new conversations with their own timestamps, in one transaction: the bulk path.
 
@@ -1465,27 +1489,26 @@ def write_histories(
     history raises ConversationError and nothing is written. Each conversation
     gets an "import" audit entry. Returns the rows written per table.
     """
-    session_ids = [history.session_id for history in histories]
-    if len(set(session_ids)) != len(session_ids):
-        raise ConversationError("A conversation appears twice in one write_histories call")
-    rows, prices = _HistoryRows(), _HistoryPrices(using=using)
-    for history in histories:
-        _HistoryWriter(history, rows, prices).write(actor_label)
+    rows = histories
+    if not isinstance(rows, PreparedHistories):
+        rows = prepare_histories(histories, actor_label=actor_label)
+    prices = _HistoryPrices(using=using)
+    usage = [(*row[:-1], prices.cost(row[-1], row[7])) for row in rows.usage]
     with transaction.atomic(using=using):
-        taken = AgentSession.objects.using(using).filter(pk__in=session_ids)
+        taken = AgentSession.objects.using(using).filter(pk__in=rows.session_ids)
         if existing := taken.values_list("pk", flat=True).first():
             raise ConversationError(f"Conversation '{existing}' already exists")
         _write_rows(AgentSession, rows.sessions, using=using)
         message_ids = _write_messages(rows.messages, using=using)
         structure = [(row[0], message_ids[row[1]], *row[2:]) for row in rows.structure]
         _write_rows(MessageStructure, structure, using=using)
-        _write_rows(TurnUsage, rows.usage, using=using)
+        _write_rows(TurnUsage, usage, using=using)
         _write_rows(Branch, rows.branches, using=using)
         _write_rows(AuditEntry, rows.audit, using=using)
     return {
         "conversations": len(rows.sessions),
         "messages": len(rows.messages),
         "structure_rows": len(structure),
-        "usage_rows": len(rows.usage),
+        "usage_rows": len(usage),
         "branches": len(rows.branches),
     }

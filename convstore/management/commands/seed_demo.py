@@ -99,9 +99,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         totals: dict[str, int] = {}
         to_trash = []
-        for start, histories in self.chunks(specs, chunk, now, random_seed):
+        for start, (histories, prepared) in self.chunks(specs, chunk, now, random_seed):
             try:
-                written = conversations.write_histories(histories, actor_label="seed_demo")
+                written = conversations.write_histories(prepared)
             except conversations.ConversationError as exc:
                 raise CommandError(f"{exc}. Seed --scale into an empty database.") from exc
             for table, rows in written.items():
@@ -118,24 +118,27 @@ class Command(BaseCommand):
         self.report(totals, len(to_trash), time.perf_counter() - started)
 
     @staticmethod
-    def chunks(specs: list, size: int, now, random_seed: int) -> Iterator[tuple[int, list]]:
-        """(start, histories) per chunk; the next chunk is built while this one is written.
+    def chunks(specs: list, size: int, now, random_seed: int) -> Iterator[tuple[int, tuple]]:
+        """(start, (histories, their rows)) per chunk, the next built while this one is written.
 
         Building is Python and writing mostly waits on the database (COPY, then
-        the foreign-key checks at commit), so a thread overlaps the two.
+        triggers and foreign-key checks at commit), so a thread overlaps the two.
         """
 
-        def build(start: int) -> list:
-            return [scale.history(spec, now, random_seed) for spec in specs[start : start + size]]
+        def build(start: int) -> tuple[list, conversations.PreparedHistories]:
+            histories = [
+                scale.history(spec, now, random_seed) for spec in specs[start : start + size]
+            ]
+            return histories, conversations.prepare_histories(histories, actor_label="seed_demo")
 
         starts = range(0, len(specs), size)
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(build, 0) if starts else None
             for start in starts:
-                histories = pending.result()
+                built = pending.result()
                 if start + size < len(specs):
                     pending = pool.submit(build, start + size)
-                yield start, histories
+                yield start, built
 
     def progress(self, before: int, done: int, total: int, totals: dict, started: float) -> None:
         if done == total or done // 1000 != before // 1000:
