@@ -95,17 +95,31 @@ def session_state(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     }
 
 
+# get_items runs on every agent turn: its statements are written out once too.
+_GENERATION_SQL = "SELECT clear_generation, deleted_at FROM agent_sessions WHERE session_id = %s"
+
+_BRANCH_DATA_SQL = """
+    SELECT m.message_data FROM message_structure ms
+    JOIN agent_messages m ON m.id = ms.message_id
+    WHERE ms.session_id = %s AND ms.branch_id = %s
+"""
+_OLDEST_FIRST_SQL = _BRANCH_DATA_SQL + " ORDER BY ms.sequence_number"
+_NEWEST_FIRST_SQL = _BRANCH_DATA_SQL + " ORDER BY ms.sequence_number DESC LIMIT %s"
+
+
+def _fetch(sql: str, params: list, *, using: str) -> list[tuple]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def generation_and_trash(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> tuple[int, bool]:
     """The conversation's clear generation, and whether it is in the trash."""
-    row = (
-        AgentSession.objects.using(using)
-        .filter(pk=session_id)
-        .values_list("clear_generation", "deleted_at")
-        .first()
-    )
-    if row is None:
+    rows = _fetch(_GENERATION_SQL, [session_id], using=using)
+    if not rows:
         return 0, False
-    return row[0] or 0, row[1] is not None
+    generation, deleted_at = rows[0]
+    return generation or 0, deleted_at is not None
 
 
 def _branch_rows(session_id: str, branch_id: str, using: str):
@@ -125,17 +139,15 @@ def branch_items(
     As in the SDK, rows that do not decode are skipped (and do not count
     against the limit), a limit of 0 gives nothing and a negative one all.
     """
-    rows = _branch_rows(session_id, branch_id, using)
     if limit is None or limit < 0:
-        return _decoded(
-            rows.order_by("sequence_number").values_list("message__message_data", flat=True)
-        )
+        rows = _fetch(_OLDEST_FIRST_SQL, [session_id, branch_id], using=using)
+        return _decoded(data for (data,) in rows)
     if limit == 0:
         return []
-    newest_first = rows.order_by("-sequence_number").values_list("message__message_data", flat=True)
     window = limit
     while True:
-        fetched = list(newest_first[:window])
+        newest_first = [session_id, branch_id, window]
+        fetched = [data for (data,) in _fetch(_NEWEST_FIRST_SQL, newest_first, using=using)]
         found = _decoded(reversed(fetched))
         if len(found) >= limit:
             return found[-limit:]
