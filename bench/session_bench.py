@@ -267,9 +267,26 @@ def postgres_implementations(urls: dict[str, str], engine) -> list[Implementatio
 
 
 # --- workloads ---------------------------------------------------------------
+#
+# A workload gives, per implementation, a list of small timed steps. The steps of
+# all implementations run interleaved (one step of each in turn, the first one
+# rotating), so a load swing on the machine hits them all alike and the ratios
+# hold even where the absolute times drift.
+
+Step = Callable[[], Awaitable[float]]
 
 
 @dataclass
+class Plan:
+    steps: list[Step]
+    cleanup: Callable[[], Awaitable[None]]
+
+
+async def nothing() -> None:
+    return None
+
+
+@dataclass(eq=False)  # keyed by identity in run_interleaved
 class Result:
     workload: str
     unit: str
@@ -281,26 +298,36 @@ class Result:
         return statistics.median(runs) if runs else None
 
 
-async def timed(action: Callable[[], Awaitable[None]]) -> float:
-    start = time.perf_counter()
-    await action()
-    return time.perf_counter() - start
+def timed_calls(call: Callable[[], Awaitable[object]], count: int) -> Step:
+    async def step() -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            await call()
+        return time.perf_counter() - start
+
+    return step
 
 
-async def run_append(implementation: Implementation, tag: str, sizes: Sizes) -> float:
+async def plan_append(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
+    """Round robin: every conversation gets its next turn, as many live agents would."""
     sessions = [implementation.open(f"{tag}-c{n}") for n in range(sizes.conversations)]
-    batches = [turn_items("bench", turn) for turn in range(1, sizes.turns + 1)]
 
-    async def append():
-        # Round robin: every conversation gets its next turn, as many live agents would.
-        for batch in batches:
+    def round_of(turn: int) -> Step:
+        batch = turn_items("bench", turn)
+
+        async def step() -> float:
+            start = time.perf_counter()
             for session in sessions:
                 await session.add_items(batch)
+            return time.perf_counter() - start
 
-    elapsed = await timed(append)
-    for session in sessions:
-        await close_session(implementation, session)
-    return elapsed
+        return step
+
+    async def cleanup():
+        for session in sessions:
+            await close_session(implementation, session)
+
+    return Plan([round_of(turn) for turn in range(1, sizes.turns + 1)], cleanup)
 
 
 class Seeded:
@@ -324,89 +351,119 @@ class Seeded:
             await close_session(by_name[name], session)
 
 
-def read_workload(items: int, limit: int | None, calls: int, seeded: Seeded):
-    async def run(implementation: Implementation, tag: str, sizes: Sizes) -> float:
+def plan_reads(items: int, limit: int | None, calls: int, per_step: int, seeded: Seeded):
+    async def plan(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
         session = await seeded.get(implementation, items)
+        step = timed_calls(lambda: session.get_items(limit=limit), per_step)
+        return Plan([step] * (calls // per_step), nothing)
 
-        async def read():
-            for _ in range(calls):
-                await session.get_items(limit=limit)
-
-        return await timed(read)
-
-    return run
+    return plan
 
 
-async def run_pops(implementation: Implementation, tag: str, sizes: Sizes) -> float:
+async def plan_pops(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
     session = implementation.open(f"{tag}-pop")
     await seed(session, sizes.pops * 2)
-
-    async def pop():
-        for _ in range(sizes.pops):
-            await session.pop_item()
-
-    elapsed = await timed(pop)
-    await close_session(implementation, session)
-    return elapsed
+    steps = [timed_calls(session.pop_item, 10)] * (sizes.pops // 10)
+    return Plan(steps, lambda: close_session(implementation, session))
 
 
-async def run_branches(implementation: Implementation, tag: str, sizes: Sizes) -> float:
+async def plan_branches(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
     """create_branch_from_turn at the middle turn, back to main (untimed) after each."""
     session = implementation.open(f"{tag}-branch")
     await seed(session, 80)
-    elapsed = 0.0
-    for number in range(sizes.branches):
-        elapsed += await timed(lambda n=number: session.create_branch_from_turn(10, f"b{n}"))
-        await session.switch_to_branch("main")
-    await close_session(implementation, session)
-    return elapsed
+
+    def branch(number: int) -> Step:
+        async def step() -> float:
+            start = time.perf_counter()
+            await session.create_branch_from_turn(10, f"b{number}")
+            elapsed = time.perf_counter() - start
+            await session.switch_to_branch("main")
+            return elapsed
+
+        return step
+
+    steps = [branch(number) for number in range(sizes.branches)]
+    return Plan(steps, lambda: close_session(implementation, session))
 
 
-def workloads(sizes: Sizes, seeded: Seeded) -> list[tuple[Result, Callable, str]]:
-    """(result to fill, runner, capability needed) for every workload."""
+Workload = tuple[Result, Callable, str]
+
+
+def workloads(sizes: Sizes, seeded: Seeded) -> list[list[Workload]]:
+    """(result to fill, planner, capability needed) for every workload, in groups.
+
+    The workloads of a group run interleaved with each other too: get_items(limit=20)
+    on the small and the large conversation, whose ratio is a target.
+    """
     appends = sizes.conversations * sizes.turns
+    limit_step = max(sizes.limit_calls // 20, 1)
     return [
-        (
-            Result(f"append {sizes.conversations}x{sizes.turns} calls x4 items", "call", appends),
-            run_append,
-            "",
-        ),
-        (
-            Result(f"get_items() on {sizes.full_read:,}", "call", sizes.read_calls),
-            read_workload(sizes.full_read, None, sizes.read_calls, seeded),
-            "",
-        ),
-        (
-            Result(f"get_items(limit=20) on {sizes.small:,}", "call", sizes.limit_calls),
-            read_workload(sizes.small, 20, sizes.limit_calls, seeded),
-            "",
-        ),
-        (
-            Result(f"get_items(limit=20) on {sizes.large:,}", "call", sizes.limit_calls),
-            read_workload(sizes.large, 20, sizes.limit_calls, seeded),
-            "",
-        ),
-        (Result(f"{sizes.pops} pop_item", "call", sizes.pops), run_pops, "pops"),
-        (
-            Result(f"{sizes.branches} create_branch_from_turn", "call", sizes.branches),
-            run_branches,
-            "branches",
-        ),
+        [
+            (
+                Result(
+                    f"append {sizes.conversations}x{sizes.turns} calls x4 items", "call", appends
+                ),
+                plan_append,
+                "",
+            )
+        ],
+        [
+            (
+                Result(f"get_items() on {sizes.full_read:,}", "call", sizes.read_calls),
+                plan_reads(sizes.full_read, None, sizes.read_calls, 1, seeded),
+                "",
+            )
+        ],
+        [
+            (
+                Result(f"get_items(limit=20) on {items:,}", "call", sizes.limit_calls),
+                plan_reads(items, 20, sizes.limit_calls, limit_step, seeded),
+                "",
+            )
+            for items in (sizes.small, sizes.large)
+        ],
+        [(Result(f"{sizes.pops} pop_item", "call", sizes.pops), plan_pops, "pops")],
+        [
+            (
+                Result(f"{sizes.branches} create_branch_from_turn", "call", sizes.branches),
+                plan_branches,
+                "branches",
+            )
+        ],
     ]
+
+
+async def run_interleaved(plans: dict) -> dict:
+    """One step of each plan in turn, rotating who goes first; seconds per plan."""
+    names = list(plans)
+    totals = dict.fromkeys(names, 0.0)
+    for index in range(max(len(plan.steps) for plan in plans.values())):
+        first = index % len(names)
+        for name in names[first:] + names[:first]:
+            if index < len(plans[name].steps):
+                totals[name] += await plans[name].steps[index]()
+    return totals
 
 
 async def measure(implementations: list[Implementation], sizes: Sizes, label: str) -> list[Result]:
     seeded = Seeded()
     results = []
-    for result, runner, needs in workloads(sizes, seeded):
-        able = [i for i in implementations if not needs or getattr(i, needs)]
+    for group in workloads(sizes, seeded):
         for run in range(sizes.runs):
-            for implementation in able:
-                tag = f"{label}-{len(results)}-{run}"
-                seconds = await runner(implementation, tag, sizes)
-                result.seconds.setdefault(implementation.name, []).append(seconds)
-        print(f"  {label}: {result.workload} done", file=sys.stderr, flush=True)
-        results.append(result)
+            plans = {}
+            for number, (result, planner, needs) in enumerate(group):
+                for implementation in implementations:
+                    if not needs or getattr(implementation, needs):
+                        tag = f"{label}-{len(results) + number}-{run}"
+                        plan = await planner(implementation, tag, sizes)
+                        plans[(result, implementation.name)] = plan
+            for (result, name), seconds in (await run_interleaved(plans)).items():
+                result.seconds.setdefault(name, []).append(seconds)
+            for plan in plans.values():
+                await plan.cleanup()
+        for result, _planner, _needs in group:
+            print(f"  {label}: {result.workload} done", file=sys.stderr, flush=True)
+            results.append(result)
     await seeded.close(implementations)
     return results
 
@@ -461,7 +518,9 @@ def recreate_databases(admin_url: str, names: list[str], *, create: bool) -> Non
                 connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def setup_django(sqlite_path: Path, postgres_url: str | None, synchronous: str) -> None:
+def setup_django(
+    sqlite_path: Path, postgres_url: str | None, synchronous: str, without_triggers: bool = False
+) -> None:
     """Configure the project on the bench's databases: default = SQLite, pg = PostgreSQL."""
     os.environ.setdefault("SECRET_KEY", "convstore-bench-only")
     os.environ["DJANGO_SETTINGS_MODULE"] = "convstore.settings"
@@ -484,6 +543,26 @@ def setup_django(sqlite_path: Path, postgres_url: str | None, synchronous: str) 
 
     for alias in databases:
         call_command("migrate", database=alias, verbosity=0)
+        if without_triggers:
+            drop_triggers(alias)
+
+
+def drop_triggers(alias: str) -> None:
+    """Drop every trigger from a scratch database: the session layer's own cost, alone."""
+    from django.db import connections
+
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
+            for name, _table in cursor.fetchall():
+                cursor.execute(f'DROP TRIGGER "{name}"')
+        else:
+            cursor.execute(
+                "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
+            )
+            for name, table in cursor.fetchall():
+                cursor.execute(f'DROP TRIGGER "{name}" ON {table}')
 
 
 async def bench_sqlite(directory: Path, sizes: Sizes, synchronous: str) -> list[str]:
@@ -541,6 +620,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, help="runs per workload (median taken)")
     parser.add_argument("--synchronous", default="NORMAL", choices=["OFF", "NORMAL", "FULL"])
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--without-triggers",
+        action="store_true",
+        help="drop the triggers other apps install (the dashboard's rollups) from the scratch"
+        " databases, to measure the session layer alone",
+    )
     return parser.parse_args()
 
 
@@ -557,7 +642,9 @@ def main() -> None:
         if admin_url:
             recreate_databases(admin_url, [BENCH_DATABASE, SQLALCHEMY_DATABASE], create=True)
         bench_url = database_url(admin_url, BENCH_DATABASE) if admin_url else None
-        setup_django(directory / "django.sqlite3", bench_url, args.synchronous)
+        setup_django(
+            directory / "django.sqlite3", bench_url, args.synchronous, args.without_triggers
+        )
         lines += asyncio.run(bench_sqlite(directory, sizes, args.synchronous))
         if admin_url:
             lines += ["", *asyncio.run(bench_postgres(admin_url, sizes))]
@@ -565,10 +652,11 @@ def main() -> None:
         if admin_url:
             recreate_databases(admin_url, [BENCH_DATABASE, SQLALCHEMY_DATABASE], create=False)
         shutil.rmtree(directory, ignore_errors=True)
+    triggers = "dropped (--without-triggers)" if args.without_triggers else "as migrated"
     print(
         f"convstore session bench: median of {sizes.runs} runs"
         f" ({time.perf_counter() - started:.0f}s); 'ours vs it' = its median / ours"
-        " (above 1.0x: DjangoSession is faster)"
+        f" (above 1.0x: DjangoSession is faster); triggers on our tables: {triggers}"
     )
     print("\n".join(lines))
 
