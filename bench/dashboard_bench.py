@@ -150,6 +150,12 @@ def pages() -> list[Page]:
             target_ms=LIST_TARGET_MS,
         ),
         Page(
+            "conversations, search 'Kestrel'",
+            "analytics:conversations",
+            query={"q": "Kestrel"},
+            target_ms=LIST_TARGET_MS,
+        ),
+        Page(
             "conversations, sorted by cost",
             "analytics:conversations",
             query={"sort": "cost"},
