@@ -96,8 +96,8 @@ def plan_demo(now: datetime.datetime, seed: int = SEED) -> list[Plan]:
             )
         )
     _plan_branches(plans)
-    for plan in plans:
-        _plan_times(plan, now, rng)
+    for plan, days_ago in zip(plans, _days_ago(len(plans), rng), strict=True):
+        _plan_times(plan, days_ago, now, rng)
     return plans
 
 
@@ -129,9 +129,19 @@ def _plan_branches(plans: list[Plan]) -> None:
             plan.branches.append(BranchPlan(f"rerun-{other}", 1, plan.beats[:3], other))
 
 
-def _plan_times(plan: Plan, now: datetime.datetime, rng: random.Random) -> None:
-    """When each turn happened: more conversations lately, office hours, none in the future."""
-    days_ago = int(DAYS * (1 - rng.random() ** 0.7))
+def _days_ago(count: int, rng: random.Random) -> list[int]:
+    """A start day per conversation over the last DAYS days, busier lately, without long gaps.
+
+    One day per equal slice of the spread (not `count` independent draws, which
+    leave empty weeks in a month-long chart), in shuffled order.
+    """
+    days = [int(DAYS * (1 - (slot + rng.random()) / count) ** 1.4) for slot in range(count)]
+    rng.shuffle(days)
+    return days
+
+
+def _plan_times(plan: Plan, days_ago: int, now: datetime.datetime, rng: random.Random) -> None:
+    """When each turn happened: office hours of the given day, none in the future."""
     day = (now - datetime.timedelta(days=days_ago)).replace(hour=0, minute=0, second=0)
     start = day + datetime.timedelta(hours=rng.uniform(8, 19))
     clock = start
