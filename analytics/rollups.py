@@ -73,32 +73,64 @@ PG_DAY = "(created_at AT TIME ZONE 'UTC')::date"
 PG_FIRST_DAY = "(first_at AT TIME ZONE 'UTC')::date"
 
 
+USAGE_FIGURES = (
+    "turns",
+    "requests",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "cost",
+    "unpriced_turns",
+)
+
+
+def _pg_refresh(
+    name: str, table: str, columns: str, key: tuple[str, ...], figures: tuple, select: str
+) -> str:
+    """Upsert a conversation's fresh rows, touching only those that changed; drop the rest.
+
+    Most refreshes change one day of one conversation: rewriting all of its
+    rows would churn the table and its indexes on every append.
+    """
+    matches = " AND ".join(f"f.{column} = d.{column}" for column in key)
+    updates = ", ".join(f"{figure} = EXCLUDED.{figure}" for figure in figures)
+    old = ", ".join(f"d.{figure}" for figure in figures)
+    new = ", ".join(f"EXCLUDED.{figure}" for figure in figures)
+    return f"""
+        CREATE OR REPLACE FUNCTION analytics_refresh_{name}(ids text[]) RETURNS void
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            WITH fresh ({columns}) AS ({select}),
+            gone AS (
+                DELETE FROM {table} d WHERE d.session_id = ANY(ids)
+                AND NOT EXISTS (SELECT 1 FROM fresh f WHERE {matches})
+            )
+            INSERT INTO {table} AS d ({columns}) SELECT * FROM fresh
+            ON CONFLICT ({", ".join(key)}) DO UPDATE SET {updates}
+            WHERE ({old}) IS DISTINCT FROM ({new});
+        END $$"""
+
+
 def _pg_refresh_functions() -> list[str]:
-    usage = _usage_select(PG_DAY, _pg_detail, "session_id = ANY(ids)")
-    tools = _tools_select(PG_FIRST_DAY, "session_id = ANY(ids)")
     return [
-        f"""
-        CREATE OR REPLACE FUNCTION analytics_refresh_usage(ids text[]) RETURNS void
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            DELETE FROM analytics_usage_day WHERE session_id = ANY(ids);
-            INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) {usage}
-            ON CONFLICT (session_id, day, model_name) DO UPDATE SET
-                turns = EXCLUDED.turns, requests = EXCLUDED.requests,
-                input_tokens = EXCLUDED.input_tokens, cached_tokens = EXCLUDED.cached_tokens,
-                output_tokens = EXCLUDED.output_tokens,
-                reasoning_tokens = EXCLUDED.reasoning_tokens,
-                total_tokens = EXCLUDED.total_tokens, cost = EXCLUDED.cost,
-                unpriced_turns = EXCLUDED.unpriced_turns;
-        END $$""",
-        f"""
-        CREATE OR REPLACE FUNCTION analytics_refresh_tools(ids text[]) RETURNS void
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            DELETE FROM analytics_tool_day WHERE session_id = ANY(ids);
-            INSERT INTO analytics_tool_day (session_id, day, tool_name, calls) {tools}
-            ON CONFLICT (session_id, day, tool_name) DO UPDATE SET calls = EXCLUDED.calls;
-        END $$""",
+        _pg_refresh(
+            "usage",
+            "analytics_usage_day",
+            USAGE_COLUMNS,
+            ("session_id", "day", "model_name"),
+            USAGE_FIGURES,
+            _usage_select(PG_DAY, _pg_detail, "session_id = ANY(ids)"),
+        ),
+        _pg_refresh(
+            "tools",
+            "analytics_tool_day",
+            "session_id, day, tool_name, calls",
+            ("session_id", "day", "tool_name"),
+            ("calls",),
+            _tools_select(PG_FIRST_DAY, "session_id = ANY(ids)"),
+        ),
     ]
 
 
