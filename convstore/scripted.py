@@ -44,7 +44,9 @@ class Step:
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             total_tokens=self.input_tokens + self.output_tokens,
-            input_tokens_details=InputTokensDetails(cached_tokens=self.cached_tokens, cache_write_tokens=0),
+            input_tokens_details=InputTokensDetails(
+                cached_tokens=self.cached_tokens, cache_write_tokens=0
+            ),
             output_tokens_details=OutputTokensDetails(reasoning_tokens=self.reasoning_tokens),
         )
 
@@ -76,7 +78,9 @@ class Step:
                     type="message",
                     role="assistant",
                     status="completed",
-                    content=[ResponseOutputText(type="output_text", text=self.text, annotations=[])],
+                    content=[
+                        ResponseOutputText(type="output_text", text=self.text, annotations=[])
+                    ],
                 )
             )
         return items

@@ -1,0 +1,73 @@
+"""Every write to a conversation: one function each, one transaction each.
+
+DjangoSession, the dashboard, the admin and the management commands all write
+through this package. Each write locks the conversation's agent_sessions row first
+(SELECT ... FOR UPDATE on PostgreSQL; on SQLite every transaction is IMMEDIATE,
+which takes the database's write lock at BEGIN), so concurrent writers queue
+and sequence numbers are assigned without gaps or duplicates.
+
+A "position" is what a session object holds: the branch it writes to and the
+clear generation it last saw. When another writer has cleared the conversation
+since, the position falls back to main, as in the SDK.
+"""
+
+from .base import ConversationError, ConversationInTrash, ConversationNotFound, Position
+from .branches import check_branch, delete_branch, fork, set_active_branch
+from .bulk import (
+    History,
+    HistoryBranch,
+    HistoryTurn,
+    PreparedHistories,
+    prepare_histories,
+    write_histories,
+)
+from .history import adopt_unstructured_messages, append_items, clear, pop_item
+from .imports import USAGE_COLUMNS, import_conversation
+from .repairs import (
+    DERIVED_FIELDS,
+    check_sdk_item,
+    delete_price,
+    edit_message,
+    recompute_structure,
+    save_price,
+    set_title,
+)
+from .trash import PURGE_PERMISSION, purge, restore, trash
+from .usage import COST_STEP, record_usage, reprice_usage
+
+__all__ = [
+    "COST_STEP",
+    "DERIVED_FIELDS",
+    "PURGE_PERMISSION",
+    "USAGE_COLUMNS",
+    "ConversationError",
+    "ConversationInTrash",
+    "ConversationNotFound",
+    "History",
+    "HistoryBranch",
+    "HistoryTurn",
+    "Position",
+    "PreparedHistories",
+    "adopt_unstructured_messages",
+    "append_items",
+    "check_branch",
+    "check_sdk_item",
+    "clear",
+    "delete_branch",
+    "delete_price",
+    "edit_message",
+    "fork",
+    "import_conversation",
+    "pop_item",
+    "prepare_histories",
+    "purge",
+    "recompute_structure",
+    "record_usage",
+    "reprice_usage",
+    "restore",
+    "save_price",
+    "set_active_branch",
+    "set_title",
+    "trash",
+    "write_histories",
+]

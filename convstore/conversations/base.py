@@ -1,0 +1,205 @@
+"""Locking, positions, errors and the audit entry every write shares."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.utils import timezone
+
+from .. import queries
+from ..models import (
+    MAIN_BRANCH,
+    AgentSession,
+    AuditEntry,
+)
+
+
+class ConversationError(ValueError):
+    """A write that cannot be done as asked; nothing was changed."""
+
+
+class ConversationInTrash(ConversationError):
+    pass
+
+
+class ConversationNotFound(ConversationError):
+    pass
+
+
+@dataclass(frozen=True)
+class Position:
+    branch_id: str = MAIN_BRANCH
+    generation: int = 0
+
+
+# Where a session object starts: main, before any clear.
+ON_MAIN = Position()
+
+
+@dataclass
+class _Locked:
+    """The conversation row, locked, with what a write needs to know about it."""
+
+    session_id: str
+    active_branch_id: str
+    generation: int
+    deleted_at: Any
+    last_sequence: int
+    needs_adoption: bool
+    # The current (user turn, branch turn) of one branch, read with the lock.
+    turns_branch: str = MAIN_BRANCH
+    turns: tuple[int, int] = (0, 0)
+
+
+# --- locking ---------------------------------------------------------------
+
+
+# The statements every append runs, written out once: building them with the ORM
+# on each call took several times longer than running them. Table names are the
+# SDK's, fixed by design. The conversation's state: queries.conversation_state.
+_LOCK_ROW_SQL = "SELECT 1 FROM agent_sessions WHERE session_id = %s FOR UPDATE"
+
+# A branch's current turn numbers (see queries.conversation_state).
+_BRANCH_TURNS_SQL = """
+    SELECT user_turn_number, branch_turn_number FROM message_structure
+    WHERE session_id = %s AND branch_id = %s
+    ORDER BY sequence_number DESC LIMIT 1
+"""
+
+_TOUCH_SQL = "UPDATE agent_sessions SET updated_at = %s WHERE session_id = %s"
+
+_STRUCTURE_COLUMNS = (
+    "session_id",
+    "message_id",
+    "branch_id",
+    "message_type",
+    "sequence_number",
+    "user_turn_number",
+    "branch_turn_number",
+    "tool_name",
+)
+
+# Rows per INSERT statement: well under SQLite's and PostgreSQL's parameter limits.
+_ROWS_PER_INSERT = 500
+
+
+def _fetch(sql: str, params: list, *, using: str) -> list[tuple]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _insert_rows(
+    table: str, columns: tuple[str, ...], rows: list[tuple], *, using: str, returning: str = ""
+) -> list:
+    """Multi-row INSERTs; with `returning`, that column's values in the rows' order.
+
+    Returned ids are sorted rather than trusted in RETURNING's order (which
+    SQLite leaves unspecified): both databases number one statement's rows in
+    VALUES order.
+    """
+    returned: list = []
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connections[using].cursor() as cursor:
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            batch = rows[start : start + _ROWS_PER_INSERT]
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            sql += ", ".join([placeholders] * len(batch))
+            if returning:
+                sql += f" RETURNING {returning}"
+            cursor.execute(sql, [value for row in batch for value in row])
+            if returning:
+                returned += sorted(row[0] for row in cursor.fetchall())
+    return returned
+
+
+def _hold_row_lock(session_id: str, *, using: str, touch: bool = False) -> bool:
+    """Wait for and take the conversation row's lock, in a statement of its own.
+
+    With touch, the lock is taken by the UPDATE of updated_at that an append
+    owes anyway: one statement (and round trip) instead of two.
+
+    False when there was no row to lock: the caller must then treat the row as
+    missing even if a later statement sees it (its creator committed meanwhile).
+    PostgreSQL (READ COMMITTED) evaluates a statement's subqueries on the
+    snapshot taken when the statement began, before it waited for the lock, so
+    a MAX(sequence_number) read in the locking statement itself can be stale.
+    SQLite has no row locks: its IMMEDIATE transaction took the write lock at BEGIN.
+    """
+    if touch:
+        return _touch(session_id, using=using)
+    if not connections[using].features.has_select_for_update:
+        return True
+    return bool(_fetch(_LOCK_ROW_SQL, [session_id], using=using))
+
+
+def _lock(
+    session_id: str, *, using: str, create: bool, turns_of: str = MAIN_BRANCH, touch: bool = False
+) -> _Locked | None:
+    """Lock the conversation row (creating it if asked); None if it does not exist.
+
+    The branch turns_of's current turn numbers are read along, for an append;
+    touch sets updated_at to now.
+    """
+
+    def state():
+        return queries.conversation_state(session_id, turns_of, using=using)
+
+    row = state() if _hold_row_lock(session_id, using=using, touch=touch) else None
+    if row is None and create:
+        AgentSession.objects.using(using).bulk_create(
+            [AgentSession(session_id=session_id)], ignore_conflicts=True
+        )
+        _hold_row_lock(session_id, using=using, touch=touch)
+        row = state()
+    if row is None:
+        return None
+    return _Locked(
+        session_id=session_id,
+        active_branch_id=row["active_branch_id"],
+        generation=row["generation"],
+        deleted_at=row["deleted_at"],
+        last_sequence=row["last_sequence"],
+        needs_adoption=row["needs_adoption"],
+        turns_branch=turns_of,
+        turns=row["turns"],
+    )
+
+
+def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) -> _Locked:
+    locked = _lock(session_id, using=using, create=False)
+    if locked is None:
+        raise ConversationNotFound(f"Conversation '{session_id}' does not exist")
+    if locked.deleted_at is not None and not allow_trash:
+        raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
+    return locked
+
+
+def _audit(
+    action: str,
+    session_id: str,
+    *,
+    actor=None,
+    branch_id: str | None = None,
+    using: str,
+    actor_label: str | None = None,
+    **detail: Any,
+) -> None:
+    if actor_label is None:
+        actor_label = "" if actor is not None else "agent"
+    AuditEntry.objects.using(using).create(
+        action=action,
+        session_id=session_id,
+        branch_id=branch_id,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label,
+        detail=detail,
+    )
+
+
+def _touch(session_id: str, *, using: str) -> bool:
+    """updated_at = now, stored as the ORM stores timezone.now(); False if there is no row."""
+    now = connections[using].ops.adapt_datetimefield_value(timezone.now())
+    with connections[using].cursor() as cursor:
+        cursor.execute(_TOUCH_SQL, [now, session_id])
+        return cursor.rowcount > 0

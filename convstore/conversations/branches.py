@@ -1,0 +1,209 @@
+"""Forking, deleting and activating branches."""
+
+import time
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.utils import timezone
+
+from .. import items as sdk_items
+from ..models import (
+    MAIN_BRANCH,
+    AgentSession,
+    AuditEntry,
+    Branch,
+    MessageStructure,
+    TurnUsage,
+)
+from .base import ON_MAIN, ConversationError, Position, _audit, _lock_existing
+from .history import _delete_unreferenced_messages
+
+# --- branches ----------------------------------------------------------------
+
+
+def _branch_exists(session_id: str, branch_id: str, *, using: str) -> bool:
+    if branch_id == MAIN_BRANCH:
+        return True
+    live = Branch.objects.using(using).filter(
+        session_id=session_id, branch_id=branch_id, deleted_at=None
+    )
+    holding = MessageStructure.objects.using(using).filter(
+        session_id=session_id, branch_id=branch_id
+    )
+    return live.exists() or holding.exists()
+
+
+def _name_used(session_id: str, branch_id: str, *, using: str) -> bool:
+    return (
+        branch_id == MAIN_BRANCH
+        or Branch.objects.using(using).filter(session_id=session_id, branch_id=branch_id).exists()
+        or MessageStructure.objects.using(using)
+        .filter(session_id=session_id, branch_id=branch_id)
+        .exists()
+    )
+
+
+def _new_branch_name(session_id: str, turn_number: int, *, using: str) -> str:
+    base = f"branch_from_turn_{turn_number}_{int(time.time())}"
+    name, suffix = base, 1
+    while _name_used(session_id, name, using=using):
+        suffix += 1
+        name = f"{base}_{suffix}"
+    return name
+
+
+def fork(
+    *,
+    session_id: str,
+    turn_number: int,
+    branch_name: str | None = None,
+    position: Position = ON_MAIN,
+    actor=None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> tuple[str, Position, Any]:
+    """Make a branch from user turn N of the position's branch: a copy of turns before N.
+
+    Returns the new branch's name, the position on it, and the forked turn's content.
+    """
+    if branch_name is not None and not branch_name.strip():
+        raise ConversationError("Branch name cannot be empty")
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using)
+        source = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+        source_rows = MessageStructure.objects.using(using).filter(
+            session_id=session_id, branch_id=source
+        )
+        turn_message = (
+            source_rows.filter(branch_turn_number=turn_number, message_type="user")
+            .values_list("message__message_data", flat=True)
+            .first()
+        )
+        if turn_message is None:
+            raise ConversationError(
+                f"Turn {turn_number} does not contain a user message in branch '{source}'"
+            )
+        if branch_name is None:
+            branch_name = _new_branch_name(session_id, turn_number, using=using)
+        elif _name_used(session_id, branch_name, using=using):
+            raise ConversationError(
+                f"Branch ID '{branch_name}' has already been used. Choose a new branch ID."
+            )
+        copies = [
+            MessageStructure(
+                session_id=session_id,
+                message_id=row.message_id,
+                branch_id=branch_name,
+                message_type=row.message_type,
+                sequence_number=locked.last_sequence + offset,
+                user_turn_number=row.user_turn_number,
+                branch_turn_number=row.branch_turn_number,
+                tool_name=row.tool_name,
+            )
+            for offset, row in enumerate(
+                source_rows.filter(branch_turn_number__lt=turn_number).order_by("sequence_number"),
+                start=1,
+            )
+        ]
+        MessageStructure.objects.using(using).bulk_create(copies)
+        Branch.objects.using(using).create(
+            session_id=session_id,
+            branch_id=branch_name,
+            parent_branch_id=source,
+            forked_from_turn=turn_number,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        _audit(
+            AuditEntry.Action.FORK,
+            session_id,
+            actor=actor,
+            branch_id=branch_name,
+            using=using,
+            parent=source,
+            turn=turn_number,
+        )
+    content = (sdk_items.decode_item(turn_message) or {}).get("content", "")
+    return branch_name, Position(branch_name, locked.generation), content
+
+
+def check_branch(*, session_id: str, branch_id: str, using: str = DEFAULT_DB_ALIAS) -> Position:
+    """The position on an existing branch, or ConversationError if there is none."""
+    generation = (
+        AgentSession.objects.using(using)
+        .filter(pk=session_id)
+        .values_list("clear_generation", flat=True)
+        .first()
+    )
+    if not _branch_exists(session_id, branch_id, using=using):
+        raise ConversationError(f"Branch '{branch_id}' does not exist")
+    return Position(branch_id, generation or 0)
+
+
+def delete_branch(
+    *,
+    session_id: str,
+    branch_id: str,
+    force: bool = False,
+    actor=None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
+    """Delete a branch's items and usage; its name stays reserved.
+
+    main can never be deleted; the active branch only with force (main then
+    becomes active). Messages no other branch holds are deleted with it.
+    """
+    if not branch_id or not branch_id.strip():
+        raise ConversationError("Branch ID cannot be empty")
+    if branch_id == MAIN_BRANCH:
+        raise ConversationError("Cannot delete the 'main' branch")
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using)
+        if not _branch_exists(session_id, branch_id, using=using):
+            raise ConversationError(f"Branch '{branch_id}' does not exist")
+        if locked.active_branch_id == branch_id and not force:
+            raise ConversationError(
+                f"Branch '{branch_id}' is the active branch; make another branch active first"
+            )
+        rows = MessageStructure.objects.using(using).filter(
+            session_id=session_id, branch_id=branch_id
+        )
+        message_ids = list(rows.values_list("message_id", flat=True))
+        usage = TurnUsage.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
+        usage.delete()
+        rows.delete()
+        _delete_unreferenced_messages(message_ids, using=using)
+        Branch.objects.using(using).filter(
+            session_id=session_id, branch_id=branch_id, deleted_at=None
+        ).update(deleted_at=timezone.now())
+        if locked.active_branch_id == branch_id:
+            AgentSession.objects.using(using).filter(pk=session_id).update(
+                active_branch_id=MAIN_BRANCH
+            )
+        _audit(
+            AuditEntry.Action.DELETE_BRANCH,
+            session_id,
+            actor=actor,
+            branch_id=branch_id,
+            using=using,
+            items=len(message_ids),
+        )
+
+
+def set_active_branch(
+    *, session_id: str, branch_id: str, actor=None, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Make the branch the one a new DjangoSession continues on."""
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using)
+        if not _branch_exists(session_id, branch_id, using=using):
+            raise ConversationError(f"Branch '{branch_id}' does not exist")
+        if locked.active_branch_id == branch_id:
+            return
+        AgentSession.objects.using(using).filter(pk=session_id).update(active_branch_id=branch_id)
+        _audit(
+            AuditEntry.Action.MAKE_ACTIVE,
+            session_id,
+            actor=actor,
+            branch_id=branch_id,
+            using=using,
+            previous=locked.active_branch_id,
+        )

@@ -1,0 +1,222 @@
+"""Appending, popping and clearing a conversation's items."""
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from .. import items as sdk_items
+from ..models import (
+    MAIN_BRANCH,
+    AgentMessage,
+    AgentSession,
+    AuditEntry,
+    Branch,
+    MessageStructure,
+    TurnUsage,
+)
+from .base import (
+    _BRANCH_TURNS_SQL,
+    _STRUCTURE_COLUMNS,
+    ON_MAIN,
+    ConversationInTrash,
+    Position,
+    _audit,
+    _fetch,
+    _insert_rows,
+    _lock,
+    _Locked,
+)
+
+
+def _lock_for_agent(session_id: str, position: Position, *, using: str) -> tuple[_Locked, str]:
+    """Lock (creating) for an agent-side write; returns the row and the branch to write."""
+    locked = _lock(session_id, using=using, create=True, turns_of=position.branch_id, touch=True)
+    if locked.deleted_at is not None:
+        raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
+    if locked.needs_adoption:
+        _adopt_unstructured(locked, using=using)
+    branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+    return locked, branch_id
+
+
+# --- appending ---------------------------------------------------------------
+
+
+def _branch_turns(session_id: str, branch_id: str, *, using: str) -> tuple[int, int]:
+    """(user turn, branch turn) the branch is at: its newest row's (their MAX)."""
+    newest = _fetch(_BRANCH_TURNS_SQL, [session_id, branch_id], using=using)
+    turn, branch_turn = newest[0] if newest else (0, 0)
+    return turn or 0, branch_turn or 0
+
+
+def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str):
+    """Insert messages and their structure rows at the end of a branch.
+
+    created_at is left to the columns' database default (Now()), as bulk_create does.
+    """
+    session_id = locked.session_id
+    message_ids = _insert_rows(
+        "agent_messages",
+        ("session_id", "message_data"),
+        [(session_id, data) for data in encoded],
+        using=using,
+        returning="id",
+    )
+    if branch_id == locked.turns_branch:
+        turn, branch_turn = locked.turns
+    else:
+        turn, branch_turn = _branch_turns(session_id, branch_id, using=using)
+    rows = []
+    for offset, (message_id, item) in enumerate(zip(message_ids, decoded, strict=True), start=1):
+        if sdk_items.is_user_message(item):
+            turn, branch_turn = turn + 1, branch_turn + 1
+        rows.append(
+            (
+                session_id,
+                message_id,
+                branch_id,
+                sdk_items.message_type(item),
+                locked.last_sequence + offset,
+                turn,
+                branch_turn,
+                sdk_items.tool_name(item),
+            )
+        )
+    _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
+    locked.last_sequence += len(rows)
+    locked.turns_branch, locked.turns = branch_id, (turn, branch_turn)
+
+
+def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
+    """Give messages written without structure rows their place at the end of main."""
+    unstructured = list(
+        AgentMessage.objects.using(using)
+        .filter(session_id=locked.session_id)
+        .exclude(Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk"))))
+        .order_by("id")
+        .values_list("id", "message_data")
+    )
+    turn, branch_turn = _branch_turns(locked.session_id, MAIN_BRANCH, using=using)
+    rows = []
+    for offset, (message_id, data) in enumerate(unstructured, start=1):
+        item = sdk_items.decode_item(data)
+        if sdk_items.is_user_message(item):
+            turn, branch_turn = turn + 1, branch_turn + 1
+        rows.append(
+            MessageStructure(
+                session_id=locked.session_id,
+                message_id=message_id,
+                branch_id=MAIN_BRANCH,
+                message_type=sdk_items.message_type(item),
+                sequence_number=locked.last_sequence + offset,
+                user_turn_number=turn,
+                branch_turn_number=branch_turn,
+                tool_name=sdk_items.tool_name(item),
+            )
+        )
+    MessageStructure.objects.using(using).bulk_create(rows)
+    locked.last_sequence += len(rows)
+    locked.needs_adoption = False
+    locked.turns_branch, locked.turns = MAIN_BRANCH, (turn, branch_turn)
+
+
+def adopt_unstructured_messages(*, session_id: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Structure the messages an SDK writer added without structure rows (branch main)."""
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is not None and locked.needs_adoption:
+            _adopt_unstructured(locked, using=using)
+
+
+def append_items(
+    *, session_id: str, items: list, position: Position = ON_MAIN, using: str = DEFAULT_DB_ALIAS
+) -> Position:
+    """Append items to the end of the position's branch; returns the position written."""
+    if not isinstance(items, list | tuple):
+        raise sdk_items.InvalidItem(f"items must be a list, not {type(items).__name__}")
+    encoded = [sdk_items.encode_item(item) for item in items]
+    if not encoded:
+        return position
+    with transaction.atomic(using=using):
+        locked, branch_id = _lock_for_agent(session_id, position, using=using)
+        _insert(locked, branch_id, encoded, list(items), using=using)
+    return Position(branch_id, locked.generation)
+
+
+# --- popping and clearing ----------------------------------------------------
+
+
+def _delete_unreferenced_messages(message_ids, *, using: str) -> None:
+    AgentMessage.objects.using(using).filter(pk__in=message_ids).exclude(
+        Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk")))
+    ).delete()
+
+
+def pop_item(
+    *, session_id: str, position: Position = ON_MAIN, using: str = DEFAULT_DB_ALIAS
+) -> tuple[dict | None, Position]:
+    """Remove the newest item of the branch and return it (None when the branch is empty).
+
+    The message row goes only when no other branch still holds it; a turn left
+    empty loses its usage row. Rows that do not decode are dropped on the way.
+    """
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is None:
+            return None, position
+        if locked.deleted_at is not None:
+            raise ConversationInTrash(
+                f"Conversation '{session_id}' is in the trash; restore it first"
+            )
+        branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+        new_position = Position(branch_id, locked.generation)
+        branch_rows = MessageStructure.objects.using(using).filter(
+            session_id=session_id, branch_id=branch_id
+        )
+        while True:
+            newest = (
+                branch_rows.order_by("-sequence_number")
+                .values("id", "message_id", "user_turn_number", "message__message_data")
+                .first()
+            )
+            if newest is None:
+                return None, new_position
+            MessageStructure.objects.using(using).filter(pk=newest["id"]).delete()
+            _delete_unreferenced_messages([newest["message_id"]], using=using)
+            turn = newest["user_turn_number"]
+            if turn is not None and not branch_rows.filter(user_turn_number=turn).exists():
+                TurnUsage.objects.using(using).filter(
+                    session_id=session_id, branch_id=branch_id, user_turn_number=turn
+                ).delete()
+            data = newest["message__message_data"]
+            item = sdk_items.decode_item(data) if data is not None else None
+            if item is not None:
+                return item, new_position
+
+
+def clear(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> Position:
+    """Delete every item, branch and usage row; branch names stay reserved.
+
+    The conversation row stays (with its title), back on main, with its clear
+    generation bumped so other session objects fall back to main.
+    """
+    with transaction.atomic(using=using):
+        locked = _lock(session_id, using=using, create=False)
+        if locked is None:
+            return Position()
+        if locked.deleted_at is not None:
+            raise ConversationInTrash(
+                f"Conversation '{session_id}' is in the trash; restore it first"
+            )
+        for model in (TurnUsage, MessageStructure, AgentMessage):
+            model.objects.using(using).filter(session_id=session_id).delete()
+        now = timezone.now()
+        Branch.objects.using(using).filter(session_id=session_id, deleted_at=None).update(
+            deleted_at=now
+        )
+        generation = locked.generation + 1
+        AgentSession.objects.using(using).filter(pk=session_id).update(
+            active_branch_id=MAIN_BRANCH, clear_generation=generation, updated_at=now
+        )
+        _audit(AuditEntry.Action.CLEAR, session_id, actor=actor, using=using)
+    return Position(MAIN_BRANCH, generation)

@@ -1,0 +1,60 @@
+"""Soft delete, restore and purge."""
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.utils import timezone
+
+from ..models import (
+    AgentMessage,
+    AgentSession,
+    AuditEntry,
+    Branch,
+    MessageStructure,
+    TurnUsage,
+)
+from .base import ConversationError, _audit, _lock_existing
+
+# --- trash -------------------------------------------------------------------
+
+
+def trash(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Hide a conversation everywhere but the trash, keeping every row."""
+    with transaction.atomic(using=using):
+        _lock_existing(session_id, using=using)
+        AgentSession.objects.using(using).filter(pk=session_id).update(
+            deleted_at=timezone.now(),
+            deleted_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        _audit(AuditEntry.Action.TRASH, session_id, actor=actor, using=using)
+
+
+def restore(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Bring a conversation back from the trash exactly as it was."""
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using, allow_trash=True)
+        if locked.deleted_at is None:
+            raise ConversationError(f"Conversation '{session_id}' is not in the trash")
+        AgentSession.objects.using(using).filter(pk=session_id).update(
+            deleted_at=None, deleted_by=None
+        )
+        _audit(AuditEntry.Action.RESTORE, session_id, actor=actor, using=using)
+
+
+PURGE_PERMISSION = "convstore.purge_agentsession"
+
+
+def purge(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Delete a conversation in the trash for good. Needs the purge permission."""
+    if actor is not None and not actor.has_perm(PURGE_PERMISSION):
+        raise PermissionError("Purging conversations needs the 'purge' permission")
+    with transaction.atomic(using=using):
+        locked = _lock_existing(session_id, using=using, allow_trash=True)
+        if locked.deleted_at is None:
+            raise ConversationError(
+                f"Conversation '{session_id}' is not in the trash; move it there first"
+            )
+        counts = {}
+        for model in (TurnUsage, MessageStructure, AgentMessage, Branch):
+            deleted, _ = model.objects.using(using).filter(session_id=session_id).delete()
+            counts[model._meta.db_table] = deleted
+        AgentSession.objects.using(using).filter(pk=session_id).delete()
+        _audit(AuditEntry.Action.PURGE, session_id, actor=actor, using=using, rows=counts)
