@@ -11,10 +11,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -244,6 +247,35 @@ def _live_branches() -> QuerySet[Branch]:
     return Branch.objects.filter(session_id=OuterRef("pk"), deleted_at__isnull=True)
 
 
+def _words_query(q: str) -> str:
+    """Every word of q, for to_tsquery; the last one also as a prefix ("refu" finds "refund").
+
+    Quoted, each word goes through the same parser as the indexed text. A prefix
+    of one or two letters would match most of the index, so those stay words.
+    """
+    words = q.split()
+    terms = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "'" for word in words]
+    if words and len(words[-1]) >= 3:
+        terms[-1] += ":*"
+    return " & ".join(terms)
+
+
+def _messages_matching(q: str) -> QuerySet[AgentMessage]:
+    if connection.vendor == "postgresql":
+        # Words, case-insensitive: served by the GIN index agent_messages_words on
+        # analytics_message_words(message_data), the words of the decoded JSON's
+        # strings (analytics migration 0003). The expression must stay exactly this
+        # for the planner to use the index.
+        words = Func(
+            "message_data", function="analytics_message_words", output_field=SearchVectorField()
+        )
+        return AgentMessage.objects.alias(words=words).filter(
+            words=SearchQuery(_words_query(q), config="simple", search_type="raw")
+        )
+    # SQLite: a substring scan of the text as json.dumps writes it.
+    return AgentMessage.objects.filter(message_data__icontains=json.dumps(q)[1:-1])
+
+
 def _conversations_matching(
     *, q: str, since: datetime.datetime | None, branched: bool | None, model: str
 ) -> QuerySet[AgentSession]:
@@ -251,19 +283,15 @@ def _conversations_matching(
     if since is not None:
         sessions = sessions.filter(updated_at__gte=since)
     if q:
-        # message_data is json.dumps text: search for the term as json.dumps writes it.
-        encoded = json.dumps(q)[1:-1]
-        # The messages are scanned once here, not once by each query of the page
-        # (count, totals, rows): no index serves a substring search.
-        in_messages = list(
-            AgentMessage.objects.filter(message_data__icontains=encoded)
-            .order_by()
-            .values_list("session_id", flat=True)
-            .distinct()
+        # Matched once here, in one query, not again by each query of the page
+        # (count, totals, rows). Ids and titles match as substrings.
+        by_name = AgentSession.objects.filter(Q(session_id__icontains=q) | Q(title__icontains=q))
+        matched = (
+            by_name.order_by()
+            .values_list("pk", flat=True)
+            .union(_messages_matching(q).order_by().values_list("session_id", flat=True))
         )
-        sessions = sessions.filter(
-            Q(session_id__icontains=q) | Q(title__icontains=q) | Q(session_id__in=in_messages)
-        )
+        sessions = sessions.filter(pk__in=list(matched))
     if branched is not None:
         has_branches = Exists(_live_branches())
         sessions = sessions.filter(has_branches if branched else ~has_branches)

@@ -41,6 +41,7 @@ def urls() -> dict[str, str]:
         "conversations": reverse("analytics:conversations"),
         "conversations_filtered": reverse("analytics:conversations")
         + "?q=question&sort=cost&branched=no&model=gpt-4o&period=30",
+        "conversations_search": reverse("analytics:conversations") + "?q=retr",
         "conversations_by_turns": reverse("analytics:conversations") + "?sort=turns&page=2",
         "conversation": big,
         "conversation_branch": big + "?branch=retry-0",
@@ -60,6 +61,7 @@ EXPECTED_QUERIES = {
     "overview_all": 10,
     "conversations": 10,
     "conversations_filtered": 11,
+    "conversations_search": 11,
     "conversations_by_turns": 10,
     "conversation": 13,
     "conversation_branch": 13,

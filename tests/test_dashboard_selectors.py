@@ -1,9 +1,11 @@
 """The dashboard's reads (analytics.selectors, convstore.queries) and the re-price write."""
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from analytics import selectors
@@ -140,6 +142,56 @@ def test_search_finds_ids_titles_and_message_text(listing):
     assert ids(selectors.conversation_list(q='"colis"')) == ["order-2"]
     assert ids(selectors.conversation_list(q="Question 2 of order-1")) == ["order-1"]
     assert ids(selectors.conversation_list(q="nothing like this")) == []
+
+
+@pytest.fixture
+def searchable():
+    """Words only in an assistant message, only in a tool output, only in a title or an id."""
+    data.conversation("plain", turns=1)
+    data.add_turn(
+        "kestrel-talk", "Where is it?", answer="The Kestrel shipment left Tuesday.\nZürich next."
+    )
+    tool_output = {"type": "function_call_output", "call_id": "call_9", "output": "{}"}
+    tool_output["output"] = json.dumps({"status": "refunded", "carrier": "Albatross Freight"})
+    conversations.append_items(
+        session_id="tool-talk", items=[{"role": "user", "content": "Status?"}, tool_output]
+    )
+    data.conversation("titled", turns=1, title="Pelican invoice dispute")
+    data.conversation("case-7781", turns=1)
+
+
+def test_search_finds_words_in_every_kind_of_message_titles_and_ids(searchable):
+    assert ids(selectors.conversation_list(q="kestrel")) == ["kestrel-talk"]  # and its id
+    assert ids(selectors.conversation_list(q="TUESDAY")) == ["kestrel-talk"]  # assistant text
+    assert ids(selectors.conversation_list(q="zürich")) == ["kestrel-talk"]  # after a line break
+    assert ids(selectors.conversation_list(q="albatross")) == ["tool-talk"]  # tool output
+    assert ids(selectors.conversation_list(q="pelican")) == ["titled"]  # title
+    assert ids(selectors.conversation_list(q="CASE-7781")) == ["case-7781"]  # id
+    assert ids(selectors.conversation_list(q="7781")) == ["case-7781"]  # part of an id
+    assert ids(selectors.conversation_list(q="refu")) == ["tool-talk"]  # the start of a word
+    assert ids(selectors.conversation_list(q="Kestr")) == ["kestrel-talk"]
+    page = selectors.conversation_list(q="albatross")
+    assert page.count == 1 and page.extra["totals"]["conversations"] == 1
+
+
+def test_search_reads_messages_that_are_not_plain_json(searchable):
+    """A NUL character (jsonb refuses it) or more words than a tsvector holds never fail a write."""
+    data.add_turn("nul-talk", "Nul\u0000byte and a wombat", tool=None)
+    many_words = "platypus " + " ".join(f"{n:x}{n * 7919:x}" for n in range(120_000))
+    data.add_turn("long-talk", many_words, tool=None)
+    assert ids(selectors.conversation_list(q="wombat")) == ["nul-talk"]
+    assert ids(selectors.conversation_list(q="platypus")) == ["long-talk"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="word search is PostgreSQL's")
+def test_postgresql_matches_words_in_any_order_through_the_index(searchable):
+    assert ids(selectors.conversation_list(q="tuesday kestrel")) == ["kestrel-talk"]
+    assert ids(selectors.conversation_list(q="tuesday albatross")) == []  # one message holds all
+    assert ids(selectors.conversation_list(q="uesday")) == []  # words, not substrings of them
+    assert ids(selectors.conversation_list(q="it's \\ 'a' & | !:*")) == []  # no tsquery syntax
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables: show the index can serve
+    assert "agent_messages_words" in selectors._messages_matching("refu").explain()
 
 
 def test_filters_by_period_branches_and_model(listing):

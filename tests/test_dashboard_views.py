@@ -288,6 +288,16 @@ def test_htmx_requests_get_the_fragment_and_others_the_page(chat, viewer, page):
     assert fragment.strip().startswith("<") and FRAGMENTS[page] in fragment
 
 
+def test_the_live_search_swaps_in_the_matching_rows(chat, viewer):
+    data.conversation("other", turns=1)
+    url = reverse("analytics:conversations") + "?q=polit"  # "politely", typed so far
+    fragment = client_for(viewer).get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="results"' in fragment and "<html" not in fragment
+    assert reverse("analytics:conversation", args=[chat]) in fragment
+    assert reverse("analytics:conversation", args=["other"]) not in fragment
+    assert reverse("analytics:conversation", args=["binned"]) not in fragment
+
+
 def test_htmx_restoring_history_gets_the_whole_page(chat, viewer):
     response = client_for(viewer).get(
         reverse("analytics:conversations"),
