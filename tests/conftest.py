@@ -1,5 +1,12 @@
+import asyncio
+
 import pytest
 from agents import set_tracing_disabled
+from asgiref.sync import sync_to_async
+from django.apps import apps
+from django.db import connections
+
+from convstore import pricing
 
 # Tests never reach a model or the tracing backend.
 set_tracing_disabled(True)
@@ -10,13 +17,20 @@ def db_alias() -> str:
     return "default"
 
 
+@pytest.fixture(autouse=True)
+def _default_prices(request):
+    """The price table migration 0003 seeds, in every test that uses the database.
+
+    A transactional test's teardown flushes every table, migration data included.
+    """
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        request.getfixturevalue("_django_db_helper")
+        pricing.seed_default_prices()
+
+
 # --- shared helpers for the session tests ----------------------------------
-
-import asyncio  # noqa: E402
-
-from asgiref.sync import sync_to_async  # noqa: E402
-from django.apps import apps  # noqa: E402
-from django.db import connections  # noqa: E402
 
 
 def run_async(coroutine):

@@ -27,12 +27,6 @@ from tests.conftest import database_snapshot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def prices():
-    # Migration 0003 seeds the prices, but transactional tests empty every table after them.
-    pricing.seed_default_prices()
-
-
 def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)

@@ -7,7 +7,7 @@ import pytest
 from agents import Agent, Runner, function_tool
 from asgiref.sync import sync_to_async
 
-from convstore import conversations, pricing
+from convstore import conversations
 from convstore.models import AgentSession, ModelPrice, TurnUsage
 from convstore.scripted import ScriptedModel, Step
 from convstore.session import DjangoSession
@@ -156,10 +156,6 @@ def test_the_session_usage_adds_up_the_turns() -> None:
 
 
 def test_the_usage_row_names_the_model_and_fixes_the_cost_from_the_price_table() -> None:
-    # The flush after an earlier transactional test removed the rows migration
-    # 0003 seeded; this puts the same rows back (serialized_rollback would clash
-    # with the content types that flush re-creates).
-    pricing.seed_default_prices()
     price = ModelPrice.objects.get(model_name="gpt-4.1-mini")
     assert (price.input_per_million, price.cached_input_per_million, price.output_per_million) == (
         Decimal("0.40"),
