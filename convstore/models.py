@@ -13,6 +13,38 @@ from django.db.models.functions import Now
 
 MAIN_BRANCH = "main"
 
+# The SDK's own columns of its four tables, in its schema's order: what an SDK
+# file holds, and what moves in and out of one.
+SDK_COLUMNS = {
+    "agent_sessions": ("session_id", "created_at", "updated_at"),
+    "agent_messages": ("id", "session_id", "message_data", "created_at"),
+    "message_structure": (
+        "id",
+        "session_id",
+        "message_id",
+        "branch_id",
+        "message_type",
+        "sequence_number",
+        "user_turn_number",
+        "branch_turn_number",
+        "tool_name",
+        "created_at",
+    ),
+    "turn_usage": (
+        "id",
+        "session_id",
+        "branch_id",
+        "user_turn_number",
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "input_tokens_details",
+        "output_tokens_details",
+        "created_at",
+    ),
+}
+
 
 class AgentSession(models.Model):
     session_id = models.TextField(primary_key=True)

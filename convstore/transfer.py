@@ -22,40 +22,23 @@ from agents.extensions.memory.advanced_sqlite_session import AdvancedSQLiteSessi
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from . import conversations
-from .models import MAIN_BRANCH, AgentMessage, AgentSession, Branch, MessageStructure, TurnUsage
+from .models import (
+    MAIN_BRANCH,
+    SDK_COLUMNS,
+    AgentMessage,
+    AgentSession,
+    Branch,
+    MessageStructure,
+    TurnUsage,
+)
 from .queries import sdk_timestamp
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 # The columns an SDK file must have for us to read it.
-BASE_COLUMNS = {
-    "agent_sessions": {"session_id", "created_at", "updated_at"},
-    "agent_messages": {"id", "session_id", "message_data", "created_at"},
-}
+BASE_COLUMNS = {table: set(SDK_COLUMNS[table]) for table in ("agent_sessions", "agent_messages")}
 STRUCTURE_COLUMNS = {
-    "message_structure": {
-        "session_id",
-        "message_id",
-        "branch_id",
-        "message_type",
-        "sequence_number",
-        "user_turn_number",
-        "branch_turn_number",
-        "tool_name",
-        "created_at",
-    },
-    "turn_usage": {
-        "session_id",
-        "branch_id",
-        "user_turn_number",
-        "requests",
-        "input_tokens",
-        "output_tokens",
-        "total_tokens",
-        "input_tokens_details",
-        "output_tokens_details",
-        "created_at",
-    },
+    table: set(SDK_COLUMNS[table]) for table in ("message_structure", "turn_usage")
 }
 
 
@@ -366,7 +349,7 @@ def _message_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
         AgentMessage.objects.using(using)
         .filter(session_id__in=session_ids)
         .order_by("id")
-        .values_list("id", "session_id", "message_data", "created_at")
+        .values_list(*SDK_COLUMNS["agent_messages"])
     )
     for message_id, session_id, data, created_at in rows.iterator(chunk_size=2000):
         yield message_id, session_id, data, sdk_timestamp(created_at)
@@ -377,18 +360,7 @@ def _structure_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
         MessageStructure.objects.using(using)
         .filter(session_id__in=session_ids)
         .order_by("id")
-        .values_list(
-            "id",
-            "session_id",
-            "message_id",
-            "branch_id",
-            "message_type",
-            "sequence_number",
-            "user_turn_number",
-            "branch_turn_number",
-            "tool_name",
-            "created_at",
-        )
+        .values_list(*SDK_COLUMNS["message_structure"])
     )
     for row in rows.iterator(chunk_size=2000):
         yield (*row[:-1], sdk_timestamp(row[-1]))
@@ -399,19 +371,7 @@ def _usage_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
         TurnUsage.objects.using(using)
         .filter(session_id__in=session_ids)
         .order_by("id")
-        .values_list(
-            "id",
-            "session_id",
-            "branch_id",
-            "user_turn_number",
-            "requests",
-            "input_tokens",
-            "output_tokens",
-            "total_tokens",
-            "input_tokens_details",
-            "output_tokens_details",
-            "created_at",
-        )
+        .values_list(*SDK_COLUMNS["turn_usage"])
     )
     for row in rows.iterator(chunk_size=2000):
         yield (*row[:8], _dumps(row[8]), _dumps(row[9]), sdk_timestamp(row[10]))

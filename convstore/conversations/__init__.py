@@ -22,7 +22,7 @@ from .bulk import (
     write_histories,
 )
 from .history import adopt_unstructured_messages, append_items, clear, pop_item
-from .imports import USAGE_COLUMNS, import_conversation
+from .imports import import_conversation
 from .repairs import (
     DERIVED_FIELDS,
     check_sdk_item,
@@ -39,7 +39,6 @@ __all__ = [
     "COST_STEP",
     "DERIVED_FIELDS",
     "PURGE_PERMISSION",
-    "USAGE_COLUMNS",
     "ConversationError",
     "ConversationInTrash",
     "ConversationNotFound",

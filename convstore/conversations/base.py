@@ -9,6 +9,7 @@ from django.utils import timezone
 from .. import queries
 from ..models import (
     MAIN_BRANCH,
+    SDK_COLUMNS,
     AgentSession,
     AuditEntry,
 )
@@ -68,16 +69,8 @@ _BRANCH_TURNS_SQL = """
 
 _TOUCH_SQL = "UPDATE agent_sessions SET updated_at = %s WHERE session_id = %s"
 
-_STRUCTURE_COLUMNS = (
-    "session_id",
-    "message_id",
-    "branch_id",
-    "message_type",
-    "sequence_number",
-    "user_turn_number",
-    "branch_turn_number",
-    "tool_name",
-)
+# The structure columns an insert fills: all but the ids and timestamps the database gives.
+_STRUCTURE_COLUMNS = SDK_COLUMNS["message_structure"][1:-1]
 
 # Rows per INSERT statement: well under SQLite's and PostgreSQL's parameter limits.
 _ROWS_PER_INSERT = 500

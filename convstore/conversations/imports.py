@@ -16,6 +16,7 @@ from ..models import (
     MessageStructure,
     TurnUsage,
 )
+from ..queries import USAGE_FIELDS
 from .base import ConversationError, _audit, _lock
 from .history import _adopt_unstructured
 from .repairs import _structure_fields
@@ -46,16 +47,6 @@ def _stored_branches(session_id: str, *, using: str) -> dict[str, list[str]]:
     for branch_id, data in rows:
         branches.setdefault(branch_id, []).append(data)
     return branches
-
-
-USAGE_COLUMNS = (
-    "requests",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "input_tokens_details",
-    "output_tokens_details",
-)
 
 
 def _usage_key(branch_id, turn, requests, inputs, outputs, total, in_details, out_details):
@@ -91,7 +82,7 @@ def _stored_usage(session_id: str, *, using: str) -> set[tuple]:
     rows = (
         TurnUsage.objects.using(using)
         .filter(session_id=session_id)
-        .values_list("branch_id", "user_turn_number", *USAGE_COLUMNS)
+        .values_list("branch_id", "user_turn_number", *USAGE_FIELDS)
     )
     return {_usage_key(*row) for row in rows}
 
@@ -232,7 +223,7 @@ def import_conversation(
                     branch_id=row.branch_id,
                     user_turn_number=row.user_turn_number,
                     created_at=row.created_at,
-                    **{name: getattr(row, name) for name in USAGE_COLUMNS},
+                    **{name: getattr(row, name) for name in USAGE_FIELDS},
                 )
                 for row in conversation.usage
             ]
