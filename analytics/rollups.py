@@ -7,7 +7,8 @@ replace of a turn's usage, a branch deleted, a purge, a data fix).
 
 PostgreSQL: statement-level triggers with transition tables, so a bulk COPY or
 a fork re-sums each conversation it touched once. SQLite: row-level triggers
-(it has no others), fine at the sizes SQLite serves here.
+(it has no others), fine at the sizes SQLite serves here; a new tool call,
+the write every agent turn makes, is counted in place (_SQLITE_NEW_CALL).
 
 Cached and reasoning tokens come from the usage row's JSON details, taken
 only where they are numbers and capped as convstore.queries.usage_view caps
@@ -216,6 +217,30 @@ def _sqlite_refresh(refresh: str, session: str) -> str:
     )
 
 
+# Another structure row holds the inserted row's message: a fork's copy.
+_SQLITE_SHARED_MESSAGE = (
+    "EXISTS (SELECT 1 FROM message_structure o"
+    " WHERE o.message_id = NEW.message_id AND o.id <> NEW.id)"
+)
+
+# The common insert, an agent's new tool call, counted without a re-sum. SQLite's
+# triggers are row-level, so re-summing fired once per tool-call row and read
+# every tool call of the conversation each time (a fifth of an append's time).
+# A row whose message no other structure row holds is a call group of its own
+# in _tools_select: first_at is its created_at and its tool its own, so the
+# re-sum's result is the old rollup plus one call on that (day, tool). Rows that
+# copy a message (a fork) change an existing group and are re-summed.
+SQLITE_NEW_CALL_TRIGGER = "analytics_tools_insert_call"
+_SQLITE_NEW_CALL = f"""
+    CREATE TRIGGER {SQLITE_NEW_CALL_TRIGGER} AFTER INSERT ON message_structure
+    WHEN NEW.message_type IN ({TOOL_TYPES_SQL}) AND NOT {_SQLITE_SHARED_MESSAGE}
+    BEGIN
+    INSERT INTO analytics_tool_day (session_id, day, tool_name, calls)
+    VALUES (NEW.session_id, date(NEW.created_at), COALESCE(NEW.tool_name, NEW.message_type), 1)
+    ON CONFLICT (session_id, day, tool_name) DO UPDATE SET calls = calls + 1;
+    END"""
+
+
 def _sqlite_install() -> list[str]:
     statements = []
     tool_row = "{row}.message_type IN (" + TOOL_TYPES_SQL + ")"
@@ -223,17 +248,21 @@ def _sqlite_install() -> list[str]:
         rows = ["OLD" if t == "old_rows" else "NEW" for t in transitions]
         when = ""
         if only_tools:
-            when = "WHEN " + " OR ".join(tool_row.format(row=row) for row in rows)
+            when = "WHEN (" + " OR ".join(tool_row.format(row=row) for row in rows) + ")"
+        if name == "analytics_tools_insert":
+            # Only the forks' copies: the new calls have their own trigger.
+            when += f" AND {_SQLITE_SHARED_MESSAGE}"
         body = "\n".join(_sqlite_refresh(refresh, f"{row}.session_id") for row in rows)
         statements += [
             f"DROP TRIGGER IF EXISTS {name}",
             f"CREATE TRIGGER {name} AFTER {event} ON {table} {when}\nBEGIN\n{body}\nEND",
         ]
-    return statements
+    return [*statements, f"DROP TRIGGER IF EXISTS {SQLITE_NEW_CALL_TRIGGER}", _SQLITE_NEW_CALL]
 
 
 def _sqlite_uninstall() -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS {t[0]}" for t in PG_TRIGGERS]
+    names = [t[0] for t in PG_TRIGGERS] + [SQLITE_NEW_CALL_TRIGGER]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
 
 
 # --- install, rebuild ------------------------------------------------------------------

@@ -164,3 +164,39 @@ def test_rebuild_gives_what_the_triggers_kept():
     kept = (usage_from_rollup(), tools_from_rollup())
     rollups.rebuild()
     assert (usage_from_rollup(), tools_from_rollup()) == kept
+
+
+def test_tool_calls_written_in_plain_sql_are_counted_exactly():
+    # SQLite counts a new tool call in place and re-sums only for a copied
+    # message: both paths, in one multi-row statement, across days.
+    data.conversation("raw", turns=1)
+    now = timezone.now()
+    earlier = now - datetime.timedelta(days=3)
+    with connection.cursor() as cursor:
+        ids = []
+        for _ in range(3):
+            cursor.execute(
+                "INSERT INTO agent_messages (session_id, message_data)"
+                " VALUES ('raw', '{}') RETURNING id"
+            )
+            ids.append(cursor.fetchone()[0])
+        rows = [
+            # Two new calls on two days, one without a tool name (counted by its type).
+            ("raw", ids[0], "main", "function_call", 101, 5, 5, "lookup", now),
+            ("raw", ids[1], "main", "web_search_call", 102, 5, 5, None, earlier),
+            # A non-call row and a fork's copy of a call, dated earlier than the
+            # original: the call's first day moves.
+            ("raw", ids[2], "main", "message", 103, 5, 5, None, now),
+            ("raw", ids[0], "x", "function_call", 104, 5, 5, "lookup", earlier),
+        ]
+        cursor.execute(
+            "INSERT INTO message_structure (session_id, message_id, branch_id, message_type, "
+            "sequence_number, user_turn_number, branch_turn_number, tool_name, created_at) "
+            "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows)),
+            [value for row in rows for value in row],
+        )
+    assert_rollups_match()
+    assert tools_from_rollup()[("raw", utc_day(earlier), "lookup")] == 1
+    MessageStructure.objects.filter(session_id="raw", branch_id="x").delete()
+    assert_rollups_match()
+    assert tools_from_rollup()[("raw", utc_day(now), "lookup")] == 1
