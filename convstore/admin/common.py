@@ -1,0 +1,161 @@
+"""Shared pieces: cheap paginators and lists for big tables, links, filters."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connections
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from .. import items as sdk_items
+from ..models import (
+    MessageStructure,
+)
+
+PREVIEW_LENGTH = 100
+SECTION_PAGE_SIZE = 50
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts an unfiltered big table from PostgreSQL's statistics, not COUNT(*).
+
+    COUNT(*) reads the whole table on PostgreSQL; the planner's estimate is
+    free and good enough for a page count. Filtered lists, small tables and
+    SQLite get the exact count.
+    """
+
+    ESTIMATE_FROM = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql" and not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            # -1 means never analysed.
+            if row and row[0] >= self.ESTIMATE_FROM:
+                return row[0]
+        return super().count
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    # Facet counts run a COUNT per filter choice over the table.
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 100
+
+
+class SessionSearchAdmin(BigTableAdmin):
+    """Search by conversation id, exactly: the one search the session_id indexes serve."""
+
+    search_fields = ("session_id",)
+    search_help_text = "A conversation id, exactly."
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        return (queryset.filter(session_id=term) if term else queryset), False
+
+
+class ReadOnlyAdmin(SessionSearchAdmin):
+    """Rows that follow from others: changed only through the write layer."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def conversation_link(session_id: str | None) -> str:
+    if not session_id:
+        return "—"
+    url = reverse("admin:convstore_agentsession_change", args=[session_id])
+    return format_html('<a href="{}">{}</a>', url, session_id)
+
+
+def message_link(message_id: int) -> str:
+    url = reverse("admin:convstore_agentmessage_change", args=[message_id])
+    return format_html('<a href="{}">{}</a>', url, message_id)
+
+
+def preview(message_data: str | None) -> str:
+    item = sdk_items.decode_item(message_data) if message_data is not None else None
+    if item is None:
+        return "(not JSON)"
+    return Truncator(sdk_items.item_text(item)).chars(PREVIEW_LENGTH)
+
+
+def changelist_url(model, **filters: Any) -> str:
+    url = reverse(f"admin:convstore_{model._meta.model_name}_changelist")
+    query = "&".join(f"{name}={value}" for name, value in filters.items())
+    return f"{url}?{query}" if query else url
+
+
+class ConversationFilter(admin.SimpleListFilter):
+    """Rows of one conversation, chosen by a link (listing 100,000 choices would not do)."""
+
+    title = "conversation"
+    parameter_name = "session_id"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, value)] if value else []
+
+    def queryset(self, request, queryset):
+        return queryset.filter(session_id=self.value()) if self.value() else queryset
+
+
+class BranchFilter(admin.SimpleListFilter):
+    """The branches of the chosen conversation."""
+
+    title = "branch"
+    parameter_name = "branch_id"
+
+    def lookups(self, request, model_admin):
+        session_id = request.GET.get(ConversationFilter.parameter_name)
+        if session_id:
+            names = (
+                MessageStructure.objects.filter(session_id=session_id)
+                .order_by("branch_id")
+                .values_list("branch_id", flat=True)
+                .distinct()
+            )
+            return [(name, name) for name in names]
+        value = self.value()
+        return [(value, value)] if value else []
+
+    def queryset(self, request, queryset):
+        return queryset.filter(branch_id=self.value()) if self.value() else queryset
+
+
+class MessageTypeFilter(admin.SimpleListFilter):
+    """Common item kinds, listed without scanning the table for its distinct values."""
+
+    title = "kind"
+    parameter_name = "message_type"
+    KINDS = (
+        "user",
+        "assistant",
+        "function_call",
+        "function_call_output",
+        "reasoning",
+        *sorted(set(sdk_items.TOOL_CALL_TYPES) - {"function_call"}),
+    )
+
+    def lookups(self, request, model_admin):
+        return [(kind, kind) for kind in self.KINDS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(message_type=self.value()) if self.value() else queryset

@@ -1,0 +1,139 @@
+"""Rows that follow from others (structure, usage, branches, audit): read-only."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from ..models import (
+    AuditEntry,
+    Branch,
+    MessageStructure,
+    TurnUsage,
+)
+from .common import (
+    PREVIEW_LENGTH,
+    BranchFilter,
+    ConversationFilter,
+    MessageTypeFilter,
+    ReadOnlyAdmin,
+    conversation_link,
+    message_link,
+    preview,
+)
+
+
+@admin.register(MessageStructure)
+class MessageStructureAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "conversation",
+        "branch_id",
+        "sequence_number",
+        "user_turn_number",
+        "branch_turn_number",
+        "message_type",
+        "tool_name",
+        "item",
+        "text",
+    )
+    list_select_related = ("message",)
+    list_filter = (ConversationFilter, BranchFilter, MessageTypeFilter)
+    # idx_structure_branch_seq serves this order.
+    ordering = ("session_id", "branch_id", "sequence_number")
+
+    @admin.display(description="Conversation", ordering="session_id")
+    def conversation(self, obj: MessageStructure) -> str:
+        return conversation_link(obj.session_id)
+
+    @admin.display(description="Message")
+    def item(self, obj: MessageStructure) -> str:
+        return message_link(obj.message_id)
+
+    @admin.display(description="Text")
+    def text(self, obj: MessageStructure) -> str:
+        return preview(obj.message.message_data)
+
+
+@admin.register(TurnUsage)
+class TurnUsageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "conversation",
+        "branch_id",
+        "user_turn_number",
+        "model_name",
+        "requests",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cost",
+        "created_at",
+    )
+    list_filter = (ConversationFilter, BranchFilter, ("created_at", admin.DateFieldListFilter))
+    ordering = ("-created_at", "-id")
+
+    @admin.display(description="Conversation", ordering="session_id")
+    def conversation(self, obj: TurnUsage) -> str:
+        return conversation_link(obj.session_id)
+
+
+class BranchStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("deleted", "Deleted (name reserved)")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("live", "deleted"):
+            return queryset.filter(deleted_at__isnull=self.value() == "live")
+        return queryset
+
+
+@admin.register(Branch)
+class BranchAdmin(ReadOnlyAdmin):
+    list_display = (
+        "branch_id",
+        "conversation",
+        "parent_branch_id",
+        "forked_from_turn",
+        "created_by",
+        "created_at",
+        "deleted_at",
+    )
+    list_select_related = ("created_by",)
+    list_filter = (ConversationFilter, BranchStatusFilter)
+    ordering = ("-created_at", "-id")
+
+    @admin.display(description="Conversation", ordering="session_id")
+    def conversation(self, obj: Branch) -> str:
+        return conversation_link(obj.session_id)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ("at", "who", "action", "conversation", "branch_id", "short_detail")
+    list_select_related = ("actor",)
+    list_filter = (ConversationFilter, "action", ("at", admin.DateFieldListFilter))
+    ordering = ("-at", "-id")
+    fields = ("at", "who", "action", "conversation", "branch_id", "pretty_detail")
+    readonly_fields = fields
+
+    @admin.display(description="Who", ordering="actor__username")
+    def who(self, obj: AuditEntry) -> str:
+        return obj.who
+
+    @admin.display(description="Conversation", ordering="session_id")
+    def conversation(self, obj: AuditEntry) -> str:
+        return conversation_link(obj.session_id)
+
+    @admin.display(description="Detail")
+    def short_detail(self, obj: AuditEntry) -> str:
+        return Truncator(json.dumps(obj.detail, ensure_ascii=False)).chars(PREVIEW_LENGTH)
+
+    @admin.display(description="Detail")
+    def pretty_detail(self, obj: AuditEntry) -> str:
+        text = json.dumps(obj.detail, indent=2, ensure_ascii=False)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

@@ -1,0 +1,122 @@
+"""Messages: editing message_data keeps it an SDK item and re-derives its structure."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html_join
+
+from .. import conversations
+from .. import items as sdk_items
+from ..models import (
+    AgentMessage,
+)
+from .common import ConversationFilter, SessionSearchAdmin, conversation_link, preview
+
+
+class SdkItemField(forms.CharField):
+    """An SDK item as indented JSON text; unchanged when it parses to the same item."""
+
+    widget = forms.Textarea(attrs={"rows": 24, "cols": 100, "style": "font-family: monospace"})
+
+    def prepare_value(self, value):
+        try:
+            pretty = json.dumps(json.loads(value), indent=2, ensure_ascii=False)
+            # A lone surrogate escaped in the text cannot be shown unescaped.
+            pretty.encode("utf-8")
+        except (TypeError, ValueError):
+            return value
+        return pretty
+
+    def has_changed(self, initial, data) -> bool:
+        try:
+            return json.loads(initial) != json.loads(data)
+        except (TypeError, ValueError):
+            return super().has_changed(initial, data)
+
+
+class AgentMessageForm(forms.ModelForm):
+    message_data = SdkItemField(
+        label="Item (JSON)",
+        strip=False,
+        help_text='A JSON object with a "role" (messages) or a "type" (every other item).',
+    )
+
+    class Meta:
+        model = AgentMessage
+        fields = ("message_data",)
+
+    def clean_message_data(self) -> str:
+        text = self.cleaned_data["message_data"]
+        try:
+            self.item = json.loads(text)
+        except ValueError as exc:
+            raise ValidationError(f"This is not valid JSON: {exc}") from exc
+        try:
+            return conversations.check_sdk_item(self.item)
+        except sdk_items.InvalidItem as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and self.instance.session.deleted_at is not None:
+            raise ValidationError("This conversation is in the trash; restore it first.")
+        return cleaned
+
+
+@admin.register(AgentMessage)
+class AgentMessageAdmin(SessionSearchAdmin):
+    form = AgentMessageForm
+    list_display = ("id", "conversation", "kind", "text", "created_at")
+    list_filter = (ConversationFilter,)
+    ordering = ("-id",)
+    fields = ("conversation", "created_at", "kind", "tool", "places", "message_data")
+    readonly_fields = ("conversation", "created_at", "kind", "tool", "places")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("session")
+
+    @admin.display(description="Conversation", ordering="session_id")
+    def conversation(self, obj: AgentMessage) -> str:
+        return conversation_link(obj.session_id)
+
+    @admin.display(description="Kind")
+    def kind(self, obj: AgentMessage) -> str:
+        return sdk_items.message_type(sdk_items.decode_item(obj.message_data))
+
+    @admin.display(description="Tool")
+    def tool(self, obj: AgentMessage) -> str:
+        return sdk_items.tool_name(sdk_items.decode_item(obj.message_data)) or "—"
+
+    @admin.display(description="Text")
+    def text(self, obj: AgentMessage) -> str:
+        return preview(obj.message_data)
+
+    @admin.display(description="Place in branches")
+    def places(self, obj: AgentMessage) -> str:
+        rows = obj.structure.order_by("sequence_number").values_list(
+            "branch_id", "sequence_number", "user_turn_number", "message_type", "tool_name"
+        )
+        return (
+            format_html_join(
+                "",
+                "<div>{} #{} · turn {} · {} {}</div>",
+                ((branch, seq, turn, kind, tool or "") for branch, seq, turn, kind, tool in rows),
+            )
+            or "—"
+        )
+
+    def save_model(self, request, obj, form, change) -> None:
+        if "message_data" not in form.changed_data:
+            return
+        try:
+            conversations.edit_message(message_id=obj.pk, item=form.item, actor=request.user)
+        except (conversations.ConversationError, sdk_items.InvalidItem) as exc:
+            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
