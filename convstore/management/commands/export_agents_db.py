@@ -12,6 +12,7 @@ not exist yet; the file appears only once it is complete.
 
 from django.core.management.base import BaseCommand, CommandError
 
+from convstore.management.commands._options import add_session_option
 from convstore.transfer import TransferError, export_sdk_database
 
 
@@ -20,13 +21,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="The SQLite file to create")
-        parser.add_argument(
-            "--session",
-            action="append",
-            default=[],
-            dest="sessions",
-            metavar="ID",
-            help="Export only this conversation (repeat for several); default: all live ones",
+        add_session_option(
+            parser, "Export only this conversation (repeat for several); default: all live ones"
         )
 
     def handle(self, *args, path: str, sessions: list[str], **options):

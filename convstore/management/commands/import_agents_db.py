@@ -13,6 +13,7 @@ with an error and nothing is imported.
 from django.core.management.base import BaseCommand, CommandError
 
 from convstore.conversations import ConversationError
+from convstore.management.commands._options import add_session_option
 from convstore.transfer import TransferError, import_sdk_database
 
 
@@ -28,13 +29,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="The SDK's SQLite database file")
-        parser.add_argument(
-            "--session",
-            action="append",
-            default=[],
-            dest="sessions",
-            metavar="ID",
-            help="Import only this conversation (repeat for several); default: all",
+        add_session_option(
+            parser, "Import only this conversation (repeat for several); default: all"
         )
 
     def handle(self, *args, path: str, sessions: list[str], **options):
