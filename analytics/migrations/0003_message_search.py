@@ -27,10 +27,19 @@ END
 $$""",
     "CREATE INDEX agent_messages_words ON agent_messages"
     " USING gin (analytics_message_words(message_data))",
-    # Statistics of the indexed expression, which only ANALYZE gathers: the
-    # planner's row estimates for a search.
-    "ANALYZE agent_messages",
 ]
+
+# Statistics of the indexed expression, which only ANALYZE gathers: the
+# planner's row estimates for a search. Only for a table that has rows: ANALYZE
+# of an empty table records it as known-empty (reltuples 0), so the planner drops
+# its minimum size guess for new tables, and the foreign key check every
+# message_structure insert runs against agent_messages gets planned, and cached
+# for the connection's life, as a sequential scan: every append then read the
+# whole table, on a server whose autovacuum does not re-analyze it.
+ANALYZE_IF_ROWS = """
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM agent_messages) THEN ANALYZE agent_messages; END IF;
+END $$"""
 
 DROP = [
     "DROP INDEX IF EXISTS agent_messages_words",
@@ -42,6 +51,7 @@ def create(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         for statement in CREATE:
             schema_editor.execute(statement)
+        schema_editor.execute(ANALYZE_IF_ROWS)
 
 
 def drop(apps, schema_editor):

@@ -1,0 +1,46 @@
+"""On PostgreSQL an append's cost must not grow with the tables: no sequential scans.
+
+The foreign keys (migration 0002) are checked with plans each connection caches
+for its life. A plan made while a table was small and recorded as known-empty
+is a sequential scan, and then every later append read the whole table.
+"""
+
+import pytest
+from django.db import connection
+
+from convstore import conversations
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans"),
+]
+
+TURN = [
+    {"role": "user", "content": "Where is my parcel?"},
+    {"type": "function_call", "call_id": "c1", "name": "track", "arguments": "{}"},
+    {"type": "function_call_output", "call_id": "c1", "output": "in transit"},
+    {"role": "assistant", "content": "It is in transit."},
+]
+
+
+def sequential_scans(table: str) -> int:
+    """Sequential scans of the table in this transaction so far."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_get_xact_numscans(%s::regclass)", [table])
+        return cursor.fetchone()[0]
+
+
+def test_appends_check_their_foreign_keys_through_indexes_as_the_tables_grow():
+    with connection.cursor() as cursor:
+        # Check each row's keys as it is written, inside this test's transaction.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    # The first checks, on nearly empty tables, plan and cache the checks' queries.
+    conversations.append_items(session_id="first", items=TURN)
+    for number in range(60):
+        conversations.append_items(session_id=f"filler-{number}", items=TURN * 10)
+    before = {table: sequential_scans(table) for table in ("agent_messages", "agent_sessions")}
+
+    conversations.append_items(session_id="first", items=TURN)
+
+    after = {table: sequential_scans(table) for table in ("agent_messages", "agent_sessions")}
+    assert after == before
