@@ -95,6 +95,24 @@ def test_database_name() -> str:
     return os.environ.get("TEST_DATABASE_NAME") or f"test_convstore_{os.getpid()}"
 
 
+def prepare_threshold() -> int | None:
+    """Runs of a statement on a connection before psycopg prepares it; None: never.
+
+    Only the fixed statements of appends and agent reads can be prepared
+    (convstore.sql); Django's own cursors bind client-side and never are.
+    "off" is for a connection pooler that cannot keep prepared statements.
+    """
+    value = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip().lower()
+    if value == "off":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD must be a number of runs or 'off', not {value!r}"
+        ) from None
+
+
 def database_config() -> dict:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -116,6 +134,7 @@ def database_config() -> dict:
         config["TEST"] = {"NAME": str(BASE_DIR / "var" / f"{test_database_name()}.sqlite3")}
     elif config["ENGINE"] == "django.db.backends.postgresql":
         config["TEST"] = {"NAME": test_database_name()}
+        config["OPTIONS"] = {"prepare_threshold": prepare_threshold()}
     else:
         raise ImproperlyConfigured(f"Unsupported database engine in DATABASE_URL: {url}")
     return config

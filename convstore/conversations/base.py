@@ -13,6 +13,9 @@ from ..models import (
     AgentSession,
     AuditEntry,
 )
+from ..queries.sessions import STATE_COLUMNS, STATE_SQL, state_from_row, state_params
+from ..sql import cursor as fixed_sql_cursor
+from ..sql import fetch
 
 
 class ConversationError(ValueError):
@@ -69,17 +72,15 @@ _BRANCH_TURNS_SQL = """
 
 _TOUCH_SQL = "UPDATE agent_sessions SET updated_at = %s WHERE session_id = %s"
 
+# SQLite: an append sets updated_at and reads the state in one statement (its
+# IMMEDIATE transaction took the write lock at BEGIN, so nothing can be stale).
+_TOUCH_RETURNING_STATE_SQL = f"{_TOUCH_SQL} RETURNING {STATE_COLUMNS}"
+
 # The structure columns an insert fills: all but the ids and timestamps the database gives.
 _STRUCTURE_COLUMNS = SDK_COLUMNS["message_structure"][1:-1]
 
 # Rows per INSERT statement: well under SQLite's and PostgreSQL's parameter limits.
 _ROWS_PER_INSERT = 500
-
-
-def _fetch(sql: str, params: list, *, using: str) -> list[tuple]:
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def _insert_rows(
@@ -93,7 +94,7 @@ def _insert_rows(
     """
     returned: list = []
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    with connections[using].cursor() as cursor:
+    with fixed_sql_cursor(using) as cursor:
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             batch = rows[start : start + _ROWS_PER_INSERT]
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
@@ -106,11 +107,8 @@ def _insert_rows(
     return returned
 
 
-def _hold_row_lock(session_id: str, *, using: str, touch: bool = False) -> bool:
+def _hold_row_lock(session_id: str, *, using: str) -> bool:
     """Wait for and take the conversation row's lock, in a statement of its own.
-
-    With touch, the lock is taken by the UPDATE of updated_at that an append
-    owes anyway: one statement (and round trip) instead of two.
 
     False when there was no row to lock: the caller must then treat the row as
     missing even if a later statement sees it (its creator committed meanwhile).
@@ -119,11 +117,35 @@ def _hold_row_lock(session_id: str, *, using: str, touch: bool = False) -> bool:
     a MAX(sequence_number) read in the locking statement itself can be stale.
     SQLite has no row locks: its IMMEDIATE transaction took the write lock at BEGIN.
     """
-    if touch:
-        return _touch(session_id, using=using)
     if not connections[using].features.has_select_for_update:
         return True
-    return bool(_fetch(_LOCK_ROW_SQL, [session_id], using=using))
+    return bool(fetch(_LOCK_ROW_SQL, [session_id], using=using))
+
+
+def _touch_and_read_state(session_id: str, turns_of: str, *, using: str) -> dict | None:
+    """Set updated_at to now (locking the row) and read the state; None if there is no row."""
+    connection = connections[using]
+    # Stored as the ORM stores timezone.now().
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with fixed_sql_cursor(using) as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(_TOUCH_RETURNING_STATE_SQL, [now, session_id, turns_of, turns_of])
+            return state_from_row(cursor.fetchone())
+        # PostgreSQL: the state comes from a statement that starts once the
+        # UPDATE holds the lock (see _hold_row_lock).
+        cursor.execute(_TOUCH_SQL, [now, session_id])
+        if cursor.rowcount == 0:
+            return None
+        cursor.execute(STATE_SQL, state_params(session_id, turns_of))
+        return state_from_row(cursor.fetchone())
+
+
+def _lock_and_read_state(session_id: str, turns_of: str, *, using: str, touch: bool):
+    if touch:
+        return _touch_and_read_state(session_id, turns_of, using=using)
+    if not _hold_row_lock(session_id, using=using):
+        return None
+    return queries.conversation_state(session_id, turns_of, using=using)
 
 
 def _lock(
@@ -134,17 +156,12 @@ def _lock(
     The branch turns_of's current turn numbers are read along, for an append;
     touch sets updated_at to now.
     """
-
-    def state():
-        return queries.conversation_state(session_id, turns_of, using=using)
-
-    row = state() if _hold_row_lock(session_id, using=using, touch=touch) else None
+    row = _lock_and_read_state(session_id, turns_of, using=using, touch=touch)
     if row is None and create:
         AgentSession.objects.using(using).bulk_create(
             [AgentSession(session_id=session_id)], ignore_conflicts=True
         )
-        _hold_row_lock(session_id, using=using, touch=touch)
-        row = state()
+        row = _lock_and_read_state(session_id, turns_of, using=using, touch=touch)
     if row is None:
         return None
     return _Locked(
@@ -188,11 +205,3 @@ def _audit(
         actor_label=actor_label,
         detail=detail,
     )
-
-
-def _touch(session_id: str, *, using: str) -> bool:
-    """updated_at = now, stored as the ORM stores timezone.now(); False if there is no row."""
-    now = connections[using].ops.adapt_datetimefield_value(timezone.now())
-    with connections[using].cursor() as cursor:
-        cursor.execute(_TOUCH_SQL, [now, session_id])
-        return cursor.rowcount > 0

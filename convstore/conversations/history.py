@@ -1,6 +1,6 @@
 """Appending, popping and clearing a conversation's items."""
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -14,14 +14,16 @@ from ..models import (
     MessageStructure,
     TurnUsage,
 )
+from ..sql import cursor as fixed_sql_cursor
+from ..sql import fetch
 from .base import (
     _BRANCH_TURNS_SQL,
+    _ROWS_PER_INSERT,
     _STRUCTURE_COLUMNS,
     ON_MAIN,
     ConversationInTrash,
     Position,
     _audit,
-    _fetch,
     _insert_rows,
     _lock,
     _Locked,
@@ -44,36 +46,24 @@ def _lock_for_agent(session_id: str, position: Position, *, using: str) -> tuple
 
 def _branch_turns(session_id: str, branch_id: str, *, using: str) -> tuple[int, int]:
     """(user turn, branch turn) the branch is at: its newest row's (their MAX)."""
-    newest = _fetch(_BRANCH_TURNS_SQL, [session_id, branch_id], using=using)
+    newest = fetch(_BRANCH_TURNS_SQL, [session_id, branch_id], using=using)
     turn, branch_turn = newest[0] if newest else (0, 0)
     return turn or 0, branch_turn or 0
 
 
-def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str):
-    """Insert messages and their structure rows at the end of a branch.
-
-    created_at is left to the columns' database default (Now()), as bulk_create does.
-    """
-    session_id = locked.session_id
-    message_ids = _insert_rows(
-        "agent_messages",
-        ("session_id", "message_data"),
-        [(session_id, data) for data in encoded],
-        using=using,
-        returning="id",
-    )
+def _place(locked: _Locked, branch_id: str, decoded: list, *, using: str) -> list[tuple]:
+    """Where each new item goes at the end of the branch: its structure row after
+    session_id and message_id (branch, type, sequence, turn, branch turn, tool)."""
     if branch_id == locked.turns_branch:
         turn, branch_turn = locked.turns
     else:
-        turn, branch_turn = _branch_turns(session_id, branch_id, using=using)
-    rows = []
-    for offset, (message_id, item) in enumerate(zip(message_ids, decoded, strict=True), start=1):
+        turn, branch_turn = _branch_turns(locked.session_id, branch_id, using=using)
+    placed = []
+    for offset, item in enumerate(decoded, start=1):
         if sdk_items.is_user_message(item):
             turn, branch_turn = turn + 1, branch_turn + 1
-        rows.append(
+        placed.append(
             (
-                session_id,
-                message_id,
                 branch_id,
                 sdk_items.message_type(item),
                 locked.last_sequence + offset,
@@ -82,9 +72,71 @@ def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, 
                 sdk_items.tool_name(item),
             )
         )
-    _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
-    locked.last_sequence += len(rows)
+    locked.last_sequence += len(placed)
     locked.turns_branch, locked.turns = branch_id, (turn, branch_turn)
+    return placed
+
+
+def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str):
+    """Insert messages and their structure rows at the end of a branch.
+
+    created_at is left to the columns' database default (Now()), as bulk_create does.
+    """
+    session_id = locked.session_id
+    placed = _place(locked, branch_id, decoded, using=using)
+    if connections[using].vendor == "postgresql":
+        _insert_together(session_id, encoded, placed, using=using)
+        return
+    message_ids = _insert_rows(
+        "agent_messages",
+        ("session_id", "message_data"),
+        [(session_id, data) for data in encoded],
+        using=using,
+        returning="id",
+    )
+    rows = [
+        (session_id, message_id, *place)
+        for message_id, place in zip(message_ids, placed, strict=True)
+    ]
+    _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
+
+
+# PostgreSQL: the messages and their structure rows in one statement, one round
+# trip. The k-th smallest new id is the k-th message: one INSERT numbers its
+# rows in VALUES order (as _insert_rows relies on too). The casts keep the
+# parameter types, and so the prepared statement, the same from call to call.
+_PLACED_COLUMNS = _STRUCTURE_COLUMNS[2:]
+_INSERT_TOGETHER_SQL = """
+    WITH inserted AS (
+        INSERT INTO agent_messages (session_id, message_data) VALUES {messages} RETURNING id
+    ), numbered AS (
+        SELECT id, row_number() OVER (ORDER BY id) AS position FROM inserted
+    )
+    INSERT INTO message_structure ({structure_columns})
+    SELECT %s, numbered.id, {placed_columns} FROM numbered
+    JOIN (VALUES {placed}) AS placed (position, {placed_columns})
+        ON placed.position = numbered.position
+    ORDER BY numbered.position
+"""
+_PLACED_ROW = "(%s::integer, %s, %s, %s::integer, %s::integer, %s::integer, %s)"
+
+
+def _insert_together(session_id: str, encoded: list[str], placed: list[tuple], *, using: str):
+    with fixed_sql_cursor(using) as cursor:
+        for start in range(0, len(encoded), _ROWS_PER_INSERT):
+            messages = encoded[start : start + _ROWS_PER_INSERT]
+            places = placed[start : start + _ROWS_PER_INSERT]
+            sql = _INSERT_TOGETHER_SQL.format(
+                messages=", ".join(["(%s, %s)"] * len(messages)),
+                structure_columns=", ".join(_STRUCTURE_COLUMNS),
+                placed_columns=", ".join(_PLACED_COLUMNS),
+                placed=", ".join([_PLACED_ROW] * len(places)),
+            )
+            params = [value for data in messages for value in (session_id, data)]
+            params.append(session_id)
+            for position, place in enumerate(places, start=1):
+                params += (position, *place)
+            cursor.execute(sql, params)
 
 
 def _adopt_unstructured(locked: _Locked, *, using: str) -> None:

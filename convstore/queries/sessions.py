@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     Min,
@@ -17,6 +17,7 @@ from django.db.models import (
 
 from .. import items as sdk_items
 from ..models import MAIN_BRANCH, Branch, MessageStructure, TurnUsage
+from ..sql import fetch
 
 
 def sdk_timestamp(value) -> str | None:
@@ -33,31 +34,34 @@ def sdk_timestamp(value) -> str | None:
 # newest message finds them without scanning); and a branch's current turn
 # numbers, which are its newest row's since every writer (ours and the SDK's)
 # numbers turns upwards along a branch's sequence: their MAX, found with one
-# index seek instead of a scan of the branch.
-_STATE_SQL = """
-    SELECT s.active_branch_id, s.clear_generation, s.deleted_at,
-        (SELECT MAX(ms.sequence_number) FROM message_structure ms
-            WHERE ms.session_id = s.session_id),
-        EXISTS(SELECT 1 FROM agent_messages m
-            WHERE m.id = (SELECT MAX(n.id) FROM agent_messages n WHERE n.session_id = s.session_id)
-            AND NOT EXISTS(SELECT 1 FROM message_structure u WHERE u.message_id = m.id)),
-        (SELECT t.user_turn_number FROM message_structure t
-            WHERE t.session_id = s.session_id AND t.branch_id = %s
-            ORDER BY t.sequence_number DESC LIMIT 1),
-        (SELECT t.branch_turn_number FROM message_structure t
-            WHERE t.session_id = s.session_id AND t.branch_id = %s
-            ORDER BY t.sequence_number DESC LIMIT 1)
-    FROM agent_sessions s WHERE s.session_id = %s
+# index seek instead of a scan of the branch. The branch id is its two
+# parameters. The table is not aliased, so an append can also use these columns
+# as an UPDATE's RETURNING list (convstore.conversations.base).
+STATE_COLUMNS = """
+    agent_sessions.active_branch_id, agent_sessions.clear_generation, agent_sessions.deleted_at,
+    (SELECT MAX(ms.sequence_number) FROM message_structure ms
+        WHERE ms.session_id = agent_sessions.session_id),
+    EXISTS(SELECT 1 FROM agent_messages m
+        WHERE m.id = (SELECT MAX(n.id) FROM agent_messages n
+            WHERE n.session_id = agent_sessions.session_id)
+        AND NOT EXISTS(SELECT 1 FROM message_structure u WHERE u.message_id = m.id)),
+    (SELECT t.user_turn_number FROM message_structure t
+        WHERE t.session_id = agent_sessions.session_id AND t.branch_id = %s
+        ORDER BY t.sequence_number DESC LIMIT 1),
+    (SELECT t.branch_turn_number FROM message_structure t
+        WHERE t.session_id = agent_sessions.session_id AND t.branch_id = %s
+        ORDER BY t.sequence_number DESC LIMIT 1)
 """
 
+STATE_SQL = f"SELECT {STATE_COLUMNS} FROM agent_sessions WHERE agent_sessions.session_id = %s"
 
-def conversation_state(
-    session_id: str, turns_of: str = MAIN_BRANCH, *, using: str = DEFAULT_DB_ALIAS
-) -> dict | None:
-    """The conversation row's state, last sequence number and a branch's turns; None if none."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(_STATE_SQL, [turns_of, turns_of, session_id])
-        row = cursor.fetchone()
+
+def state_params(session_id: str, turns_of: str) -> list:
+    return [turns_of, turns_of, session_id]
+
+
+def state_from_row(row: tuple | None) -> dict | None:
+    """The conversation's state from a row of STATE_COLUMNS; None for no row."""
     if row is None:
         return None
     active_branch_id, generation, deleted_at, last_sequence, unstructured, turn, branch_turn = row
@@ -69,6 +73,14 @@ def conversation_state(
         "needs_adoption": bool(unstructured),
         "turns": (turn or 0, branch_turn or 0),
     }
+
+
+def conversation_state(
+    session_id: str, turns_of: str = MAIN_BRANCH, *, using: str = DEFAULT_DB_ALIAS
+) -> dict | None:
+    """The conversation row's state, last sequence number and a branch's turns; None if none."""
+    rows = fetch(STATE_SQL, state_params(session_id, turns_of), using=using)
+    return state_from_row(rows[0] if rows else None)
 
 
 def session_state(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> dict:
@@ -101,15 +113,9 @@ _OLDEST_FIRST_SQL = _BRANCH_DATA_SQL + " ORDER BY ms.sequence_number"
 _NEWEST_FIRST_SQL = _BRANCH_DATA_SQL + " ORDER BY ms.sequence_number DESC LIMIT %s"
 
 
-def _fetch(sql: str, params: list, *, using: str) -> list[tuple]:
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def generation_and_trash(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> tuple[int, bool]:
     """The conversation's clear generation, and whether it is in the trash."""
-    rows = _fetch(_GENERATION_SQL, [session_id], using=using)
+    rows = fetch(_GENERATION_SQL, [session_id], using=using)
     if not rows:
         return 0, False
     generation, deleted_at = rows[0]
@@ -134,14 +140,14 @@ def branch_items(
     against the limit), a limit of 0 gives nothing and a negative one all.
     """
     if limit is None or limit < 0:
-        rows = _fetch(_OLDEST_FIRST_SQL, [session_id, branch_id], using=using)
+        rows = fetch(_OLDEST_FIRST_SQL, [session_id, branch_id], using=using)
         return _decoded(data for (data,) in rows)
     if limit == 0:
         return []
     window = limit
     while True:
         newest_first = [session_id, branch_id, window]
-        fetched = [data for (data,) in _fetch(_NEWEST_FIRST_SQL, newest_first, using=using)]
+        fetched = [data for (data,) in fetch(_NEWEST_FIRST_SQL, newest_first, using=using)]
         found = _decoded(reversed(fetched))
         if len(found) >= limit:
             return found[-limit:]
