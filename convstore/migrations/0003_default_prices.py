@@ -6,7 +6,7 @@ from convstore.pricing import DEFAULT_PRICES, DEFAULT_PRICES_FROM
 def add_prices(apps, schema_editor):
     ModelPrice = apps.get_model("convstore", "ModelPrice")
     for name, (inp, cached, out) in DEFAULT_PRICES.items():
-        ModelPrice.objects.get_or_create(
+        ModelPrice.objects.using(schema_editor.connection.alias).get_or_create(
             model_name=name,
             effective_from=DEFAULT_PRICES_FROM,
             defaults={
