@@ -14,6 +14,19 @@ and 0.24 ms prepared. Such a cursor runs one statement per execute.
 
 from django.db import connections
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Django's query log for a server-binding cursor.
+
+    Django reads the text of the statement run back from psycopg, which has
+    none for a prepared statement; this logs the statement with its values.
+    """
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def cursor(using: str):
@@ -22,8 +35,11 @@ def cursor(using: str):
     if connection.vendor != "postgresql":
         return connection.cursor()
     connection.ensure_connection()
-    # What connection.cursor() does, with another cursor class.
-    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+    connection.validate_thread_sharing()
+    binding = ServerBindingCursor(connection.connection)
+    if connection.queries_logged:
+        return _LoggedCursor(binding, connection)
+    return connection.make_cursor(binding)
 
 
 def fetch(sql: str, params: list, *, using: str) -> list[tuple]:

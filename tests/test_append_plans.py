@@ -7,6 +7,7 @@ is a sequential scan, and then every later append read the whole table.
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from convstore import conversations
 
@@ -44,3 +45,20 @@ def test_appends_check_their_foreign_keys_through_indexes_as_the_tables_grow():
 
     after = {table: sequential_scans(table) for table in ("agent_messages", "agent_sessions")}
     assert after == before
+
+
+def test_an_agents_repeated_statements_run_prepared_and_stay_readable_in_the_query_log():
+    for _ in range(6):
+        conversations.append_items(session_id="prepared", items=TURN)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any(s.startswith("UPDATE agent_sessions SET updated_at") for s in prepared)
+    assert any("WITH inserted AS" in s for s in prepared)
+
+    with CaptureQueriesContext(connection) as captured:
+        conversations.append_items(session_id="prepared", items=TURN)
+    logged = [query["sql"] for query in captured.captured_queries]
+    assert logged[1].startswith("UPDATE agent_sessions SET updated_at = '")
+    assert "WHERE session_id = 'prepared'" in logged[1]
+    assert all(isinstance(sql, str) and sql for sql in logged)
