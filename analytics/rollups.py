@@ -241,23 +241,57 @@ _SQLITE_NEW_CALL = f"""
     END"""
 
 
+# A row that copies a message (a fork) can only move that message's one call:
+# its group's first day and tool are MIN()s over the message's tool rows. The
+# call comes off the (day, tool) it had without the new row and goes onto the
+# one it has with it (the same one, almost always), instead of a re-sum of the
+# conversation per copied row, which made a fork's cost grow with its conversation.
+SQLITE_COPY_TRIGGER = "analytics_tools_insert"
+
+
+def _sqlite_call_group(extra: str = "", condition: str = "") -> str:
+    """The copied message's call group as (session, day, tool{extra})."""
+    return (
+        "SELECT NEW.session_id, date(MIN(o.created_at)),"
+        f" MIN(COALESCE(o.tool_name, o.message_type)){extra} FROM message_structure o"
+        f" WHERE o.message_id = NEW.message_id AND o.message_type IN ({TOOL_TYPES_SQL}){condition}"
+    )
+
+
+_SQLITE_COPY = f"""
+    CREATE TRIGGER {SQLITE_COPY_TRIGGER} AFTER INSERT ON message_structure
+    WHEN NEW.message_type IN ({TOOL_TYPES_SQL}) AND {_SQLITE_SHARED_MESSAGE}
+    BEGIN
+    UPDATE analytics_tool_day SET calls = calls - 1
+    WHERE (session_id, day, tool_name) = ({_sqlite_call_group(condition=" AND o.id <> NEW.id")});
+    INSERT INTO analytics_tool_day (session_id, day, tool_name, calls)
+    {_sqlite_call_group(extra=", 1")}
+    ON CONFLICT (session_id, day, tool_name) DO UPDATE SET calls = calls + 1;
+    DELETE FROM analytics_tool_day WHERE session_id = NEW.session_id AND calls <= 0;
+    END"""
+
+
 def _sqlite_install() -> list[str]:
     statements = []
     tool_row = "{row}.message_type IN (" + TOOL_TYPES_SQL + ")"
     for name, table, event, transitions, refresh, only_tools in PG_TRIGGERS:
+        if name == SQLITE_COPY_TRIGGER:
+            continue
         rows = ["OLD" if t == "old_rows" else "NEW" for t in transitions]
         when = ""
         if only_tools:
             when = "WHEN (" + " OR ".join(tool_row.format(row=row) for row in rows) + ")"
-        if name == "analytics_tools_insert":
-            # Only the forks' copies: the new calls have their own trigger.
-            when += f" AND {_SQLITE_SHARED_MESSAGE}"
         body = "\n".join(_sqlite_refresh(refresh, f"{row}.session_id") for row in rows)
         statements += [
             f"DROP TRIGGER IF EXISTS {name}",
             f"CREATE TRIGGER {name} AFTER {event} ON {table} {when}\nBEGIN\n{body}\nEND",
         ]
-    return [*statements, f"DROP TRIGGER IF EXISTS {SQLITE_NEW_CALL_TRIGGER}", _SQLITE_NEW_CALL]
+    for name, trigger in (
+        (SQLITE_NEW_CALL_TRIGGER, _SQLITE_NEW_CALL),
+        (SQLITE_COPY_TRIGGER, _SQLITE_COPY),
+    ):
+        statements += [f"DROP TRIGGER IF EXISTS {name}", trigger]
+    return statements
 
 
 def _sqlite_uninstall() -> list[str]:

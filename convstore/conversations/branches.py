@@ -15,7 +15,15 @@ from ..models import (
     MessageStructure,
     TurnUsage,
 )
-from .base import ON_MAIN, ConversationError, Position, _audit, _lock_existing
+from ..sql import cursor as fixed_sql_cursor
+from .base import (
+    _STRUCTURE_COLUMNS,
+    ON_MAIN,
+    ConversationError,
+    Position,
+    _audit,
+    _lock_existing,
+)
 from .history import _delete_unreferenced_messages
 
 # --- branches ----------------------------------------------------------------
@@ -50,6 +58,26 @@ def _new_branch_name(session_id: str, turn_number: int, *, using: str) -> str:
         suffix += 1
         name = f"{base}_{suffix}"
     return name
+
+
+# A fork copies the source branch's structure rows before the turn, numbered on
+# from the conversation's last sequence number, in one statement: no rows pass
+# through Python. The copies share the source's messages.
+_COPY_TURNS_SQL = f"""
+    INSERT INTO message_structure ({", ".join(_STRUCTURE_COLUMNS)})
+    SELECT session_id, message_id, %s, message_type,
+        %s + ROW_NUMBER() OVER (ORDER BY sequence_number),
+        user_turn_number, branch_turn_number, tool_name
+    FROM message_structure
+    WHERE session_id = %s AND branch_id = %s AND branch_turn_number < %s
+"""
+
+
+def _copy_turns_before(
+    session_id: str, source: str, turn_number: int, branch_id: str, *, after: int, using: str
+) -> None:
+    with fixed_sql_cursor(using) as cursor:
+        cursor.execute(_COPY_TURNS_SQL, [branch_id, after, session_id, source, turn_number])
 
 
 def fork(
@@ -88,23 +116,9 @@ def fork(
             raise ConversationError(
                 f"Branch ID '{branch_name}' has already been used. Choose a new branch ID."
             )
-        copies = [
-            MessageStructure(
-                session_id=session_id,
-                message_id=row.message_id,
-                branch_id=branch_name,
-                message_type=row.message_type,
-                sequence_number=locked.last_sequence + offset,
-                user_turn_number=row.user_turn_number,
-                branch_turn_number=row.branch_turn_number,
-                tool_name=row.tool_name,
-            )
-            for offset, row in enumerate(
-                source_rows.filter(branch_turn_number__lt=turn_number).order_by("sequence_number"),
-                start=1,
-            )
-        ]
-        MessageStructure.objects.using(using).bulk_create(copies)
+        _copy_turns_before(
+            session_id, source, turn_number, branch_name, after=locked.last_sequence, using=using
+        )
         Branch.objects.using(using).create(
             session_id=session_id,
             branch_id=branch_name,

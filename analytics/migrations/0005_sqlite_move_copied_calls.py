@@ -1,0 +1,16 @@
+from django.db import migrations
+
+from analytics import rollups
+
+
+def reinstall(apps, schema_editor):
+    # install() replaces the triggers with their current bodies (on SQLite, a
+    # fork's copied tool call moved in place instead of a re-sum of its
+    # conversation per row) and re-sums the rollups.
+    rollups.install(using=schema_editor.connection.alias)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("analytics", "0004_sqlite_count_new_tool_calls")]
+
+    operations = [migrations.RunPython(reinstall, migrations.RunPython.noop)]
