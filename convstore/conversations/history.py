@@ -148,28 +148,14 @@ def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
         .order_by("id")
         .values_list("id", "message_data")
     )
-    turn, branch_turn = _branch_turns(locked.session_id, MAIN_BRANCH, using=using)
-    rows = []
-    for offset, (message_id, data) in enumerate(unstructured, start=1):
-        item = sdk_items.decode_item(data)
-        if sdk_items.is_user_message(item):
-            turn, branch_turn = turn + 1, branch_turn + 1
-        rows.append(
-            MessageStructure(
-                session_id=locked.session_id,
-                message_id=message_id,
-                branch_id=MAIN_BRANCH,
-                message_type=sdk_items.message_type(item),
-                sequence_number=locked.last_sequence + offset,
-                user_turn_number=turn,
-                branch_turn_number=branch_turn,
-                tool_name=sdk_items.tool_name(item),
-            )
-        )
-    MessageStructure.objects.using(using).bulk_create(rows)
-    locked.last_sequence += len(rows)
+    decoded = [sdk_items.decode_item(data) for _id, data in unstructured]
+    placed = _place(locked, MAIN_BRANCH, decoded, using=using)
+    rows = [
+        (locked.session_id, message_id, *place)
+        for (message_id, _data), place in zip(unstructured, placed, strict=True)
+    ]
+    _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
     locked.needs_adoption = False
-    locked.turns_branch, locked.turns = MAIN_BRANCH, (turn, branch_turn)
 
 
 def adopt_unstructured_messages(*, session_id: str, using: str = DEFAULT_DB_ALIAS) -> None:
@@ -204,6 +190,47 @@ def _delete_unreferenced_messages(message_ids, *, using: str) -> None:
     ).delete()
 
 
+# pop_item's statements, written out once as the append's are. The usage row
+# goes with the last row of its turn.
+_NEWEST_ROW_SQL = """
+    SELECT ms.id, ms.message_id, ms.user_turn_number, m.message_data
+    FROM message_structure ms LEFT JOIN agent_messages m ON m.id = ms.message_id
+    WHERE ms.session_id = %s AND ms.branch_id = %s
+    ORDER BY ms.sequence_number DESC LIMIT 1
+"""
+_DELETE_ROW_SQL = "DELETE FROM message_structure WHERE id = %s"
+_DELETE_UNHELD_MESSAGE_SQL = """
+    DELETE FROM agent_messages WHERE id = %s
+    AND NOT EXISTS (SELECT 1 FROM message_structure WHERE message_id = %s)
+"""
+_DELETE_EMPTIED_TURN_USAGE_SQL = """
+    DELETE FROM turn_usage
+    WHERE session_id = %s AND branch_id = %s AND user_turn_number = %s
+    AND NOT EXISTS (SELECT 1 FROM message_structure
+        WHERE session_id = %s AND branch_id = %s AND user_turn_number = %s)
+"""
+
+
+def _remove_newest(session_id: str, branch_id: str, *, using: str) -> tuple | None:
+    """Remove the branch's newest structure row, and what only it held.
+
+    Returns the row as (id, message_id, user turn, message_data), message_data
+    None when its message is missing; None when the branch is empty.
+    """
+    with fixed_sql_cursor(using) as cursor:
+        cursor.execute(_NEWEST_ROW_SQL, [session_id, branch_id])
+        newest = cursor.fetchone()
+        if newest is None:
+            return None
+        row_id, message_id, turn, _message_data = newest
+        cursor.execute(_DELETE_ROW_SQL, [row_id])
+        cursor.execute(_DELETE_UNHELD_MESSAGE_SQL, [message_id, message_id])
+        if turn is not None:
+            where = [session_id, branch_id, turn]
+            cursor.execute(_DELETE_EMPTIED_TURN_USAGE_SQL, where + where)
+    return newest
+
+
 def pop_item(
     *, session_id: str, position: Position = ON_MAIN, using: str = DEFAULT_DB_ALIAS
 ) -> tuple[dict | None, Position]:
@@ -222,26 +249,12 @@ def pop_item(
             )
         branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
         new_position = Position(branch_id, locked.generation)
-        branch_rows = MessageStructure.objects.using(using).filter(
-            session_id=session_id, branch_id=branch_id
-        )
         while True:
-            newest = (
-                branch_rows.order_by("-sequence_number")
-                .values("id", "message_id", "user_turn_number", "message__message_data")
-                .first()
-            )
-            if newest is None:
+            removed = _remove_newest(session_id, branch_id, using=using)
+            if removed is None:
                 return None, new_position
-            MessageStructure.objects.using(using).filter(pk=newest["id"]).delete()
-            _delete_unreferenced_messages([newest["message_id"]], using=using)
-            turn = newest["user_turn_number"]
-            if turn is not None and not branch_rows.filter(user_turn_number=turn).exists():
-                TurnUsage.objects.using(using).filter(
-                    session_id=session_id, branch_id=branch_id, user_turn_number=turn
-                ).delete()
-            data = newest["message__message_data"]
-            item = sdk_items.decode_item(data) if data is not None else None
+            message_data = removed[3]
+            item = sdk_items.decode_item(message_data) if message_data is not None else None
             if item is not None:
                 return item, new_position
 
