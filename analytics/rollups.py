@@ -180,11 +180,68 @@ def _pg_trigger(name, table, event, transitions, refresh, only_tools) -> list[st
     ]
 
 
+# Inserted structure rows change only the calls of their own messages: each
+# such call comes off the (day, tool) it had without the statement's rows (none,
+# for a new call) and goes onto the one it has with them. An append then costs
+# the same whatever the length of its conversation, where a re-sum read all of
+# the conversation's calls (16 ms an append at 40,000 items).
+PG_TOOLS_INSERT = "analytics_tools_insert"
+
+
+def _pg_call_groups(condition: str = "") -> str:
+    """(session, day, tool) of every call a tool row of new_rows belongs to.
+
+    Each message's rows are read in a LATERAL aggregate, which the planner
+    cannot flatten into a join: the message_id index is used however few
+    statistics the table has (as a join it chose a scan of the whole table).
+    """
+    return f"""
+        SELECT t.session_id, (g.first_at AT TIME ZONE 'UTC')::date AS day, g.tool
+        FROM (SELECT DISTINCT session_id, message_id FROM new_rows
+            WHERE message_type IN ({TOOL_TYPES_SQL})) AS t,
+        LATERAL (
+            SELECT MIN(s.created_at) AS first_at, MIN(COALESCE(s.tool_name, s.message_type)) AS tool
+            FROM message_structure s
+            WHERE s.message_id = t.message_id AND s.message_type IN ({TOOL_TYPES_SQL}){condition}
+        ) AS g
+        WHERE g.first_at IS NOT NULL"""
+
+
+def _pg_tools_insert() -> list[str]:
+    before = _pg_call_groups(" AND s.id NOT IN (SELECT id FROM new_rows)")
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {PG_TOOLS_INSERT}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM new_rows WHERE message_type IN ({TOOL_TYPES_SQL})) THEN
+                RETURN NULL;
+            END IF;
+            INSERT INTO analytics_tool_day AS d (session_id, day, tool_name, calls)
+            SELECT session_id, day, tool, SUM(change) FROM (
+                SELECT *, 1 AS change FROM ({_pg_call_groups()}) AS after_rows
+                UNION ALL
+                SELECT *, -1 AS change FROM ({before}) AS before_rows
+            ) AS changes
+            GROUP BY session_id, day, tool HAVING SUM(change) <> 0
+            ON CONFLICT (session_id, day, tool_name) DO UPDATE SET calls = d.calls + EXCLUDED.calls;
+            DELETE FROM analytics_tool_day
+            WHERE session_id IN (SELECT session_id FROM new_rows) AND calls <= 0;
+            RETURN NULL;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS {PG_TOOLS_INSERT} ON message_structure",
+        f"""
+        CREATE TRIGGER {PG_TOOLS_INSERT} AFTER INSERT ON message_structure
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION {PG_TOOLS_INSERT}()""",
+    ]
+
+
 def _pg_install() -> list[str]:
     statements = _pg_refresh_functions()
     for trigger in PG_TRIGGERS:
-        statements += _pg_trigger(*trigger)
-    return statements
+        if trigger[0] != PG_TOOLS_INSERT:
+            statements += _pg_trigger(*trigger)
+    return statements + _pg_tools_insert()
 
 
 def _pg_uninstall() -> list[str]:

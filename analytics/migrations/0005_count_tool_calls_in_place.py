@@ -4,9 +4,9 @@ from analytics import rollups
 
 
 def reinstall(apps, schema_editor):
-    # install() replaces the triggers with their current bodies (on SQLite, a
-    # fork's copied tool call moved in place instead of a re-sum of its
-    # conversation per row) and re-sums the rollups.
+    # install() replaces the triggers with their current bodies (a new structure
+    # row moves only its own message's call, on both databases, instead of a
+    # re-sum of its conversation) and re-sums the rollups.
     rollups.install(using=schema_editor.connection.alias)
 
 
