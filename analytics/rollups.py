@@ -1,14 +1,17 @@
 """The SQL that keeps analytics_usage_day and analytics_tool_day exact (see models.py).
 
-A change to a conversation's turn_usage or tool-call rows re-sums that whole
-conversation: a few hundred rows at most, read through the indexes that start
-with session_id, and always right whatever the change was (insert, the
-replace of a turn's usage, a branch deleted, a purge, a data fix).
+Inserted structure rows, the write every agent turn makes (and a fork's copies),
+change only the tool calls of their own messages: each such call is moved from
+the (day, tool) it had to the one it has, read through the message_id index, so
+an append costs the same however long its conversation is. Any other change to
+a conversation's turn_usage or tool-call rows re-sums that whole conversation,
+read through the indexes that start with session_id: a row per turn or per
+call, and always right whatever the change was (a turn's usage recorded or
+replaced, a branch deleted, a purge, a data fix).
 
 PostgreSQL: statement-level triggers with transition tables, so a bulk COPY or
-a fork re-sums each conversation it touched once. SQLite: row-level triggers
-(it has no others), fine at the sizes SQLite serves here; a new tool call,
-the write every agent turn makes, is counted in place (_SQLITE_NEW_CALL).
+a fork is handled once per statement. SQLite: row-level triggers (it has no
+others).
 
 Cached and reasoning tokens come from the usage row's JSON details, taken
 only where they are numbers and capped as convstore.queries.usage_view caps
