@@ -2,6 +2,10 @@
 
     uv run python bench/session_bench.py            # full run, a few minutes
     uv run python bench/session_bench.py --quick    # smaller workloads, 3 runs
+    uv run python bench/session_bench.py --only append --no-sqlite   # one workload, one database
+
+Workloads (the issue's, plus "growth": appends to the 40,000-item conversation,
+which show whether an append's cost grows with its conversation's history).
 
 SQLite: DjangoSession, the SDK's SQLiteSession and AdvancedSQLiteSession, and a
 raw sqlite3 floor, each on its own file in one temporary directory, all with
@@ -51,6 +55,7 @@ class Sizes:
     large: int = 40_000
     read_calls: int = 20
     limit_calls: int = 200
+    growth_calls: int = 50
     pops: int = 200
     branches: int = 50
     runs: int = 5
@@ -360,6 +365,18 @@ def plan_reads(items: int, limit: int | None, calls: int, per_step: int, seeded:
     return plan
 
 
+def plan_growth(items: int, calls: int, seeded: Seeded):
+    """Appends to the seeded conversation of `items` items: does a long history slow them?"""
+
+    async def plan(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
+        session = await seeded.get(implementation, items)
+        turns = iter(range(items // 4 + 1, items // 4 + 1 + calls * sizes.runs))
+        step = timed_calls(lambda: session.add_items(turn_items("grow", next(turns))), 10)
+        return Plan([step] * (calls // 10), nothing)
+
+    return plan
+
+
 async def plan_pops(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
     session = implementation.open(f"{tag}-pop")
     await seed(session, sizes.pops * 2)
@@ -387,7 +404,7 @@ async def plan_branches(implementation: Implementation, tag: str, sizes: Sizes) 
 
 
 Workload = tuple[Result, Callable, str]
-KINDS = ["append", "reads", "limits", "pops", "branches"]
+KINDS = ["append", "reads", "limits", "growth", "pops", "branches"]
 
 
 def workloads(sizes: Sizes, seeded: Seeded) -> dict[str, list[Workload]]:
@@ -415,6 +432,13 @@ def workloads(sizes: Sizes, seeded: Seeded) -> dict[str, list[Workload]]:
                 "",
             )
             for items in (sizes.small, sizes.large)
+        ],
+        "growth": [
+            (
+                Result(f"append to the {sizes.large:,}-item one", "call", sizes.growth_calls),
+                plan_growth(sizes.large, sizes.growth_calls, seeded),
+                "",
+            )
         ],
         "pops": [(Result(f"{sizes.pops} pop_item", "call", sizes.pops), plan_pops, "pops")],
         "branches": [
