@@ -4,7 +4,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from .. import pricing
@@ -25,6 +24,60 @@ def _details(details: Any) -> dict | None:
     return dict(details.__dict__) if hasattr(details, "__dict__") else dict(details)
 
 
+def _branch_has_rows(session_id: str, branch_id: str, *, using: str) -> bool:
+    """Whether the branch holds any item: items before the first user message are
+    turn 0, and their usage is stored at turn 0, as the SDK does."""
+    rows = MessageStructure.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
+    return rows.exists()
+
+
+def _replace_turn_usage(
+    session_id: str, branch_id: str, turn: int, usage: Any, model_name: str | None, *, using: str
+) -> None:
+    """The turn's usage row, inserted or replaced in one statement (an upsert)."""
+    input_details = _details(getattr(usage, "input_tokens_details", None))
+    now = timezone.now()
+    row = TurnUsage(
+        session_id=session_id,
+        branch_id=branch_id,
+        user_turn_number=turn,
+        requests=usage.requests or 0,
+        input_tokens=usage.input_tokens or 0,
+        output_tokens=usage.output_tokens or 0,
+        total_tokens=usage.total_tokens or 0,
+        input_tokens_details=input_details,
+        output_tokens_details=_details(getattr(usage, "output_tokens_details", None)),
+        model_name=model_name,
+        cost=pricing.cost_of(
+            pricing.price_in_force(model_name, now.date(), using=using),
+            input_tokens=usage.input_tokens or 0,
+            cached_tokens=(input_details or {}).get("cached_tokens") or 0,
+            output_tokens=usage.output_tokens or 0,
+        ),
+        created_at=now,
+    )
+    TurnUsage.objects.using(using).bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["session", "branch_id", "user_turn_number"],
+        update_fields=[*_REPLACED_FIELDS],
+    )
+
+
+# What a new record of a turn's usage replaces: all but the row's identity.
+_REPLACED_FIELDS = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "input_tokens_details",
+    "output_tokens_details",
+    "model_name",
+    "cost",
+    "created_at",
+)
+
+
 def record_usage(
     *,
     session_id: str,
@@ -40,45 +93,17 @@ def record_usage(
     price in force today.
     """
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using, create=False)
+        locked = _lock(session_id, using=using, create=False, turns_of=position.branch_id)
         if locked is not None and locked.deleted_at is not None:
             raise ConversationInTrash(
                 f"Conversation '{session_id}' is in the trash; restore it first"
             )
         if locked is None or locked.generation != position.generation:
             return None
-        branch_id = position.branch_id
-        rows = MessageStructure.objects.using(using).filter(
-            session_id=session_id, branch_id=branch_id
-        )
-        turn = rows.aggregate(turn=Max("user_turn_number"))["turn"]
-        if turn is None:
+        turn, _branch_turn = locked.turns
+        if turn == 0 and not _branch_has_rows(session_id, position.branch_id, using=using):
             return None
-        input_details = _details(getattr(usage, "input_tokens_details", None))
-        output_details = _details(getattr(usage, "output_tokens_details", None))
-        input_tokens = usage.input_tokens or 0
-        cost = pricing.cost_of(
-            pricing.price_in_force(model_name, timezone.now().date()),
-            input_tokens=input_tokens,
-            cached_tokens=(input_details or {}).get("cached_tokens") or 0,
-            output_tokens=usage.output_tokens or 0,
-        )
-        TurnUsage.objects.using(using).update_or_create(
-            session_id=session_id,
-            branch_id=branch_id,
-            user_turn_number=turn,
-            defaults={
-                "requests": usage.requests or 0,
-                "input_tokens": input_tokens,
-                "output_tokens": usage.output_tokens or 0,
-                "total_tokens": usage.total_tokens or 0,
-                "input_tokens_details": input_details,
-                "output_tokens_details": output_details,
-                "model_name": model_name,
-                "cost": cost,
-                "created_at": timezone.now(),
-            },
-        )
+        _replace_turn_usage(session_id, position.branch_id, turn, usage, model_name, using=using)
     return turn
 
 
