@@ -1,13 +1,14 @@
 """The SQL that keeps analytics_usage_day and analytics_tool_day exact (see models.py).
 
-Inserted structure rows, the write every agent turn makes (and a fork's copies),
-change only the tool calls of their own messages: each such call is moved from
-the (day, tool) it had to the one it has, read through the message_id index, so
-an append costs the same however long its conversation is. Any other change to
-a conversation's turn_usage or tool-call rows re-sums that whole conversation,
-read through the indexes that start with session_id: a row per turn or per
-call, and always right whatever the change was (a turn's usage recorded or
-replaced, a branch deleted, a purge, a data fix).
+The writes an agent turn makes cost the same however long its conversation is:
+- a turn_usage change adds its new rows' figures to their (day, model) row and
+  takes its old rows' off (the figures are sums, so this is exact);
+- inserted structure rows (and a fork's copies) change only the tool calls of
+  their own messages: each such call moves from the (day, tool) it had to the
+  one it has, read through the message_id index.
+Any other change to tool-call rows (a branch deleted, a purge, a data fix)
+re-sums the conversations it touched, through the indexes that start with
+session_id.
 
 PostgreSQL: statement-level triggers with transition tables, so a bulk COPY or
 a fork is handled once per statement. SQLite: row-level triggers (it has no
@@ -56,6 +57,39 @@ def _usage_select(day: str, detail, where: str) -> str:
             SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)
         FROM turn_usage WHERE {where}
         GROUP BY 1, 2, 3"""
+
+
+def _usage_row(row: str, day: str, detail, sign: str) -> str:
+    """One usage row as rollup figures, times sign: "1" to add it, "-1" to take it off."""
+    cached = detail(f"{row}.input_tokens_details", "cached_tokens", f"{row}.input_tokens")
+    reasoning = detail(f"{row}.output_tokens_details", "reasoning_tokens", f"{row}.output_tokens")
+    figures = [
+        "1",
+        f"COALESCE({row}.requests, 0)",
+        f"COALESCE({row}.input_tokens, 0)",
+        cached,
+        f"COALESCE({row}.output_tokens, 0)",
+        reasoning,
+        f"COALESCE({row}.total_tokens, 0)",
+        f"COALESCE({row}.cost, 0)",
+        f"CASE WHEN {row}.cost IS NULL THEN 1 ELSE 0 END",
+    ]
+    signed = ", ".join(f"{sign} * {figure}" for figure in figures)
+    return f"{row}.session_id, {day}, COALESCE({row}.model_name, ''), {signed}"
+
+
+def _usage_upsert(added: str) -> str:
+    """Add rows of figures (a SELECT of USAGE_COLUMNS) to the rollup.
+
+    The existing row goes by the table's name: SQLite takes no alias in a
+    trigger's INSERT.
+    """
+    sums = ", ".join(
+        f"{figure} = analytics_usage_day.{figure} + EXCLUDED.{figure}" for figure in USAGE_FIGURES
+    )
+    return f"""
+        INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) {added}
+        ON CONFLICT (session_id, day, model_name) DO UPDATE SET {sums}"""
 
 
 def _tools_select(day: str, where: str) -> str:
@@ -119,14 +153,6 @@ def _pg_refresh(
 
 def _pg_refresh_functions() -> list[str]:
     return [
-        _pg_refresh(
-            "usage",
-            "analytics_usage_day",
-            USAGE_COLUMNS,
-            ("session_id", "day", "model_name"),
-            USAGE_FIGURES,
-            _usage_select(PG_DAY, _pg_detail, "session_id = ANY(ids)"),
-        ),
         _pg_refresh(
             "tools",
             "analytics_tool_day",
@@ -239,11 +265,51 @@ def _pg_tools_insert() -> list[str]:
     ]
 
 
+# A turn_usage change is added to its (day, model) row as it is: the new rows'
+# figures on, the old rows' off, and rows left with no turns dropped. The
+# figures are sums, so this is exact, and a turn's usage recorded costs the same
+# however many turns its conversation has, where a re-sum read all of them.
+def _pg_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -> list[str]:
+    pg_day = "(r.created_at AT TIME ZONE 'UTC')::date"
+    changes = " UNION ALL ".join(
+        f"SELECT {_usage_row('r', pg_day, _pg_detail, '1' if t == 'new_rows' else '-1')}"
+        f" FROM {t} AS r"
+        for t in transitions
+    )
+    figures = ", ".join(f"SUM({figure})" for figure in USAGE_FIGURES)
+    added = (
+        f"SELECT session_id, day, model_name, {figures}"
+        f" FROM ({changes}) AS changes ({USAGE_COLUMNS}) GROUP BY 1, 2, 3"
+    )
+    touched = " UNION ".join(f"SELECT session_id FROM {t}" for t in transitions)
+    referencing = " ".join(
+        f"{'OLD' if t == 'old_rows' else 'NEW'} TABLE AS {t}" for t in transitions
+    )
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {_usage_upsert(added)};
+            DELETE FROM analytics_usage_day
+            WHERE session_id IN ({touched}) AND turns <= 0;
+            RETURN NULL;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS {name} ON turn_usage",
+        f"""
+        CREATE TRIGGER {name} AFTER {event} ON turn_usage
+        REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {name}()""",
+    ]
+
+
 def _pg_install() -> list[str]:
-    statements = _pg_refresh_functions()
-    for trigger in PG_TRIGGERS:
-        if trigger[0] != PG_TOOLS_INSERT:
-            statements += _pg_trigger(*trigger)
+    # The usage triggers used to re-sum through this function.
+    statements = ["DROP FUNCTION IF EXISTS analytics_refresh_usage(text[])"]
+    statements += _pg_refresh_functions()
+    for name, table, event, transitions, refresh, only_tools in PG_TRIGGERS:
+        if refresh == "usage":
+            statements += _pg_usage_trigger(name, event, transitions)
+        elif name != PG_TOOLS_INSERT:
+            statements += _pg_trigger(name, table, event, transitions, refresh, only_tools)
     return statements + _pg_tools_insert()
 
 
@@ -263,13 +329,7 @@ SQLITE_DAY = "date(created_at)"
 SQLITE_FIRST_DAY = "date(first_at)"
 
 
-def _sqlite_refresh(refresh: str, session: str) -> str:
-    if refresh == "usage":
-        select = _usage_select(SQLITE_DAY, _sqlite_detail, f"session_id = {session}")
-        return (
-            f"DELETE FROM analytics_usage_day WHERE session_id = {session};\n"
-            f"INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) {select};"
-        )
+def _sqlite_refresh(session: str) -> str:
     select = _tools_select(SQLITE_FIRST_DAY, f"session_id = {session}")
     return (
         f"DELETE FROM analytics_tool_day WHERE session_id = {session};\n"
@@ -331,17 +391,37 @@ _SQLITE_COPY = f"""
     END"""
 
 
+def _sqlite_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -> str:
+    """As _pg_usage_trigger, a row at a time."""
+    body = []
+    for transition in transitions:
+        row, sign = ("NEW", "1") if transition == "new_rows" else ("OLD", "-1")
+        figures = _usage_row(row, f"date({row}.created_at)", _sqlite_detail, sign)
+        # WHERE true: SQLite's upsert needs a WHERE after an INSERT's SELECT.
+        body.append(_usage_upsert(f"SELECT {figures} WHERE true") + ";")
+        body.append(
+            f"DELETE FROM analytics_usage_day WHERE session_id = {row}.session_id AND turns <= 0;"
+        )
+    return f"CREATE TRIGGER {name} AFTER {event} ON turn_usage\nBEGIN\n" + "\n".join(body) + "\nEND"
+
+
 def _sqlite_install() -> list[str]:
     statements = []
     tool_row = "{row}.message_type IN (" + TOOL_TYPES_SQL + ")"
     for name, table, event, transitions, refresh, only_tools in PG_TRIGGERS:
         if name == SQLITE_COPY_TRIGGER:
             continue
+        if refresh == "usage":
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name}",
+                _sqlite_usage_trigger(name, event, transitions),
+            ]
+            continue
         rows = ["OLD" if t == "old_rows" else "NEW" for t in transitions]
         when = ""
         if only_tools:
             when = "WHEN (" + " OR ".join(tool_row.format(row=row) for row in rows) + ")"
-        body = "\n".join(_sqlite_refresh(refresh, f"{row}.session_id") for row in rows)
+        body = "\n".join(_sqlite_refresh(f"{row}.session_id") for row in rows)
         statements += [
             f"DROP TRIGGER IF EXISTS {name}",
             f"CREATE TRIGGER {name} AFTER {event} ON {table} {when}\nBEGIN\n{body}\nEND",

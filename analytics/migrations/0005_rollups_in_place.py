@@ -4,9 +4,10 @@ from analytics import rollups
 
 
 def reinstall(apps, schema_editor):
-    # install() replaces the triggers with their current bodies (a new structure
-    # row moves only its own message's call, on both databases, instead of a
-    # re-sum of its conversation) and re-sums the rollups.
+    # install() replaces the triggers with their current bodies (a usage row's
+    # figures and a structure row's call are added and taken off in place, on
+    # both databases, instead of a re-sum of the conversation) and re-sums the
+    # rollups.
     rollups.install(using=schema_editor.connection.alias)
 
 
