@@ -4,8 +4,9 @@
     uv run python bench/session_bench.py --quick    # smaller workloads, 3 runs
     uv run python bench/session_bench.py --only append --no-sqlite   # one workload, one database
 
-Workloads (the issue's, plus "growth": appends to the 40,000-item conversation,
-which show whether an append's cost grows with its conversation's history).
+Workloads: the issue's, plus two on the 40,000-item conversation that show
+whether an agent turn's writes grow with the history: "growth" (add_items) and
+"usage" (store_run_usage; only the sessions that record usage).
 
 SQLite: DjangoSession, the SDK's SQLiteSession and AdvancedSQLiteSession, and a
 raw sqlite3 floor, each on its own file in one temporary directory, all with
@@ -377,6 +378,45 @@ def plan_growth(items: int, calls: int, seeded: Seeded):
     return plan
 
 
+def run_result():
+    """A real RunResult carrying only usage and a model, as store_run_usage reads it."""
+    from agents import Agent, RunContextWrapper, RunResult, Usage
+    from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+
+    usage = Usage(
+        requests=2,
+        input_tokens=1200,
+        output_tokens=300,
+        total_tokens=1500,
+        input_tokens_details=InputTokensDetails(cached_tokens=400),
+        output_tokens_details=OutputTokensDetails(reasoning_tokens=50),
+    )
+    return RunResult(
+        input="",
+        new_items=[],
+        raw_responses=[],
+        final_output=None,
+        input_guardrail_results=[],
+        output_guardrail_results=[],
+        tool_input_guardrail_results=[],
+        tool_output_guardrail_results=[],
+        context_wrapper=RunContextWrapper(context=None, usage=usage),
+        _last_agent=Agent(name="assistant", model="gpt-4.1-mini"),
+    )
+
+
+def plan_usage(items: int, calls: int, seeded: Seeded):
+    """store_run_usage on the seeded conversation of `items` items, as every agent turn ends."""
+
+    async def plan(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
+        session = await seeded.get(implementation, items)
+        result = run_result()
+        step = timed_calls(lambda: session.store_run_usage(result), 10)
+        return Plan([step] * (calls // 10), nothing)
+
+    return plan
+
+
 async def plan_pops(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
     session = implementation.open(f"{tag}-pop")
     await seed(session, sizes.pops * 2)
@@ -404,7 +444,7 @@ async def plan_branches(implementation: Implementation, tag: str, sizes: Sizes) 
 
 
 Workload = tuple[Result, Callable, str]
-KINDS = ["append", "reads", "limits", "growth", "pops", "branches"]
+KINDS = ["append", "reads", "limits", "growth", "usage", "pops", "branches"]
 
 
 def workloads(sizes: Sizes, seeded: Seeded) -> dict[str, list[Workload]]:
@@ -438,6 +478,13 @@ def workloads(sizes: Sizes, seeded: Seeded) -> dict[str, list[Workload]]:
                 Result(f"append to the {sizes.large:,}-item one", "call", sizes.growth_calls),
                 plan_growth(sizes.large, sizes.growth_calls, seeded),
                 "",
+            )
+        ],
+        "usage": [
+            (
+                Result(f"store_run_usage on the {sizes.large:,}", "call", sizes.growth_calls),
+                plan_usage(sizes.large, sizes.growth_calls, seeded),
+                "branches",
             )
         ],
         "pops": [(Result(f"{sizes.pops} pop_item", "call", sizes.pops), plan_pops, "pops")],
