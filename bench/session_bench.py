@@ -388,7 +388,7 @@ def run_result():
         input_tokens=1200,
         output_tokens=300,
         total_tokens=1500,
-        input_tokens_details=InputTokensDetails(cached_tokens=400),
+        input_tokens_details=InputTokensDetails(cached_tokens=400, cache_write_tokens=0),
         output_tokens_details=OutputTokensDetails(reasoning_tokens=50),
     )
     return RunResult(

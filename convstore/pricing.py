@@ -8,10 +8,12 @@ of output_tokens.
 
 import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q
 
+from . import sql
 from .models import ModelPrice
 
 MILLION = Decimal(1_000_000)
@@ -34,21 +36,37 @@ DEFAULT_PRICES: dict[str, tuple[str, str, str]] = {
 DEFAULT_PRICES_FROM = datetime.date(2025, 1, 1)
 
 
+class Price(NamedTuple):
+    """A model's prices per million tokens (a ModelPrice row serves as one too)."""
+
+    input_per_million: Decimal
+    cached_input_per_million: Decimal
+    output_per_million: Decimal
+
+
+# Looked up for every recorded turn: written out once, as the append's statements
+# are (building the query with the ORM took longer than running it). Amounts
+# come back as text, so SQLite's number affinity never makes them floats.
+_PRICE_IN_FORCE_SQL = """
+    SELECT CAST(input_per_million AS TEXT), CAST(cached_input_per_million AS TEXT),
+        CAST(output_per_million AS TEXT)
+    FROM convstore_model_price WHERE model_name = %s AND effective_from <= %s
+    ORDER BY effective_from DESC LIMIT 1
+"""
+
+
 def price_in_force(
     model_name: str | None, on: datetime.date, *, using: str = DEFAULT_DB_ALIAS
-) -> ModelPrice | None:
+) -> Price | None:
     if not model_name:
         return None
-    return (
-        ModelPrice.objects.using(using)
-        .filter(model_name=model_name, effective_from__lte=on)
-        .order_by("-effective_from")
-        .first()
-    )
+    day = connections[using].ops.adapt_datefield_value(on)
+    rows = sql.fetch(_PRICE_IN_FORCE_SQL, [model_name, day], using=using)
+    return Price(*(Decimal(amount) for amount in rows[0])) if rows else None
 
 
 def cost_of(
-    price: ModelPrice | None, *, input_tokens: int, cached_tokens: int, output_tokens: int
+    price: Price | ModelPrice | None, *, input_tokens: int, cached_tokens: int, output_tokens: int
 ) -> Decimal | None:
     if price is None:
         return None

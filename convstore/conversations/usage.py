@@ -3,10 +3,10 @@
 from decimal import Decimal
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from .. import pricing
+from .. import pricing, sql
 from ..models import (
     AuditEntry,
     MessageStructure,
@@ -37,34 +37,35 @@ def _replace_turn_usage(
     """The turn's usage row, inserted or replaced in one statement (an upsert)."""
     input_details = _details(getattr(usage, "input_tokens_details", None))
     now = timezone.now()
-    row = TurnUsage(
-        session_id=session_id,
-        branch_id=branch_id,
-        user_turn_number=turn,
-        requests=usage.requests or 0,
-        input_tokens=usage.input_tokens or 0,
-        output_tokens=usage.output_tokens or 0,
-        total_tokens=usage.total_tokens or 0,
-        input_tokens_details=input_details,
-        output_tokens_details=_details(getattr(usage, "output_tokens_details", None)),
-        model_name=model_name,
-        cost=pricing.cost_of(
-            pricing.price_in_force(model_name, now.date(), using=using),
+    price = pricing.price_in_force(model_name, now.date(), using=using)
+    replaced = {
+        "requests": usage.requests or 0,
+        "input_tokens": usage.input_tokens or 0,
+        "output_tokens": usage.output_tokens or 0,
+        "total_tokens": usage.total_tokens or 0,
+        "input_tokens_details": input_details,
+        "output_tokens_details": _details(getattr(usage, "output_tokens_details", None)),
+        "model_name": model_name,
+        "cost": pricing.cost_of(
+            price,
             input_tokens=usage.input_tokens or 0,
             cached_tokens=(input_details or {}).get("cached_tokens") or 0,
             output_tokens=usage.output_tokens or 0,
         ),
-        created_at=now,
-    )
-    TurnUsage.objects.using(using).bulk_create(
-        [row],
-        update_conflicts=True,
-        unique_fields=["session", "branch_id", "user_turn_number"],
-        update_fields=[*_REPLACED_FIELDS],
-    )
+        "created_at": now,
+    }
+    connection = connections[using]
+    # Each value as the ORM would write it to this database.
+    params = [session_id, branch_id, turn] + [
+        TurnUsage._meta.get_field(name).get_db_prep_save(replaced[name], connection)
+        for name in _REPLACED_FIELDS
+    ]
+    with sql.cursor(using) as cursor:
+        cursor.execute(_REPLACE_TURN_USAGE_SQL, params)
 
 
-# What a new record of a turn's usage replaces: all but the row's identity.
+# What a new record of a turn's usage replaces: all but the row's identity. Run
+# on every agent turn, so written out once, as the append's statements are.
 _REPLACED_FIELDS = (
     "requests",
     "input_tokens",
@@ -76,6 +77,12 @@ _REPLACED_FIELDS = (
     "cost",
     "created_at",
 )
+_REPLACE_TURN_USAGE_SQL = f"""
+    INSERT INTO turn_usage (session_id, branch_id, user_turn_number, {", ".join(_REPLACED_FIELDS)})
+    VALUES (%s, %s, %s, {", ".join(["%s"] * len(_REPLACED_FIELDS))})
+    ON CONFLICT (session_id, branch_id, user_turn_number) DO UPDATE SET
+    {", ".join(f"{name} = EXCLUDED.{name}" for name in _REPLACED_FIELDS)}
+"""
 
 
 def record_usage(
