@@ -94,7 +94,7 @@ def encode_item(item: Any) -> str:
     if not isinstance(item, dict):
         raise InvalidItem(f"Session items must be dicts, not {type(item).__name__}")
     try:
-        _reject_unstorable(item, path="item", enclosing=set())
+        _reject_unstorable(item, path=[], enclosing=set())
         return json.dumps(item)
     except RecursionError:
         raise InvalidItem("Item is nested too deeply to be stored") from None
@@ -102,43 +102,53 @@ def encode_item(item: Any) -> str:
         raise InvalidItem(f"Item cannot be encoded as JSON: {exc}") from exc
 
 
-def _reject_unstorable(value: Any, *, path: str, enclosing: set[int]) -> None:
+def _reject_unstorable(value: Any, *, path: list, enclosing: set[int]) -> None:
     """Raise InvalidItem for what json.dumps would refuse or not give back as it was.
 
-    `enclosing` holds the ids of the containers around `value`: an item that
-    contains itself would otherwise recurse until the stack runs out.
+    `path` holds the keys and indexes from the item down to `value`, spelled out
+    only in an error (every append walks its items). `enclosing` holds the ids
+    of the containers around `value`: an item that contains itself would
+    otherwise recurse until the stack runs out.
     """
     if isinstance(value, str):
         _reject_lone_surrogates(value, path=path)
     elif isinstance(value, float) and not math.isfinite(value):
-        raise InvalidItem(f"{path} is {value}, which JSON cannot represent")
+        raise InvalidItem(f"{_spelled(path)} is {value}, which JSON cannot represent")
     elif isinstance(value, dict | list | tuple):
         if id(value) in enclosing:
-            raise InvalidItem(f"{path} contains itself (a circular reference)")
+            raise InvalidItem(f"{_spelled(path)} contains itself (a circular reference)")
         enclosing.add(id(value))
         _reject_unstorable_members(value, path=path, enclosing=enclosing)
         enclosing.discard(id(value))
     elif value is not None and not isinstance(value, bool | int | float):
-        raise InvalidItem(f"{path} is a {type(value).__name__}, which JSON cannot encode")
+        raise InvalidItem(f"{_spelled(path)} is a {type(value).__name__}, which JSON cannot encode")
 
 
-def _reject_unstorable_members(value: dict | list | tuple, *, path: str, enclosing: set[int]):
-    if isinstance(value, dict):
-        for key, inner in value.items():
+def _reject_unstorable_members(value: dict | list | tuple, *, path: list, enclosing: set[int]):
+    is_dict = isinstance(value, dict)
+    for key, inner in value.items() if is_dict else enumerate(value):
+        if is_dict:
             if not isinstance(key, str):
-                raise InvalidItem(f"{path} has a key that is not a string: {key!r}")
+                raise InvalidItem(f"{_spelled(path)} has a key that is not a string: {key!r}")
             _reject_lone_surrogates(key, path=path)
-            _reject_unstorable(inner, path=f"{path}[{key!r}]", enclosing=enclosing)
-    else:
-        for index, inner in enumerate(value):
-            _reject_unstorable(inner, path=f"{path}[{index}]", enclosing=enclosing)
+        path.append(key)
+        _reject_unstorable(inner, path=path, enclosing=enclosing)
+        path.pop()
 
 
-def _reject_lone_surrogates(text: str, *, path: str) -> None:
+def _reject_lone_surrogates(text: str, *, path: list) -> None:
+    if text.isascii():
+        return
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InvalidItem(f"{path} holds a lone surrogate ({exc.reason}), not valid text") from exc
+        raise InvalidItem(
+            f"{_spelled(path)} holds a lone surrogate ({exc.reason}), not valid text"
+        ) from exc
+
+
+def _spelled(path: list) -> str:
+    return "item" + "".join(f"[{key!r}]" for key in path)
 
 
 def decode_item(message_data: str) -> dict | None:
