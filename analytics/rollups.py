@@ -182,17 +182,23 @@ PG_TRIGGERS = [
 ]
 
 
+def _pg_touched_sessions(transitions: tuple[str, ...]) -> str:
+    return " UNION ".join(f"SELECT session_id FROM {t}" for t in transitions)
+
+
+def _pg_referencing(transitions: tuple[str, ...]) -> str:
+    return " ".join(f"{'OLD' if t == 'old_rows' else 'NEW'} TABLE AS {t}" for t in transitions)
+
+
 def _pg_trigger(name, table, event, transitions, refresh, only_tools) -> list[str]:
-    rows = " UNION ".join(f"SELECT session_id FROM {t}" for t in transitions)
+    rows = _pg_touched_sessions(transitions)
     condition = "TRUE"
     if only_tools:
         tool_rows = " UNION ALL ".join(
             f"SELECT 1 FROM {t} WHERE message_type IN ({TOOL_TYPES_SQL})" for t in transitions
         )
         condition = f"EXISTS ({tool_rows})"
-    referencing = " ".join(
-        f"{'OLD' if t == 'old_rows' else 'NEW'} TABLE AS {t}" for t in transitions
-    )
+    referencing = _pg_referencing(transitions)
     return [
         f"""
         CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -281,10 +287,8 @@ def _pg_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -> li
         f"SELECT session_id, day, model_name, {figures}"
         f" FROM ({changes}) AS changes ({USAGE_COLUMNS}) GROUP BY 1, 2, 3"
     )
-    touched = " UNION ".join(f"SELECT session_id FROM {t}" for t in transitions)
-    referencing = " ".join(
-        f"{'OLD' if t == 'old_rows' else 'NEW'} TABLE AS {t}" for t in transitions
-    )
+    touched = _pg_touched_sessions(transitions)
+    referencing = _pg_referencing(transitions)
     return [
         f"""
         CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -378,39 +378,15 @@ def plan_growth(items: int, calls: int, seeded: Seeded):
     return plan
 
 
-def run_result():
-    """A real RunResult carrying only usage and a model, as store_run_usage reads it."""
-    from agents import Agent, RunContextWrapper, RunResult, Usage
-    from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
-
-    usage = Usage(
-        requests=2,
-        input_tokens=1200,
-        output_tokens=300,
-        total_tokens=1500,
-        input_tokens_details=InputTokensDetails(cached_tokens=400, cache_write_tokens=0),
-        output_tokens_details=OutputTokensDetails(reasoning_tokens=50),
-    )
-    return RunResult(
-        input="",
-        new_items=[],
-        raw_responses=[],
-        final_output=None,
-        input_guardrail_results=[],
-        output_guardrail_results=[],
-        tool_input_guardrail_results=[],
-        tool_output_guardrail_results=[],
-        context_wrapper=RunContextWrapper(context=None, usage=usage),
-        _last_agent=Agent(name="assistant", model="gpt-4.1-mini"),
-    )
-
-
 def plan_usage(items: int, calls: int, seeded: Seeded):
     """store_run_usage on the seeded conversation of `items` items, as every agent turn ends."""
 
     async def plan(implementation: Implementation, tag: str, sizes: Sizes) -> Plan:
+        from convstore.scripted import Step, usage_result
+
         session = await seeded.get(implementation, items)
-        result = run_result()
+        usage = Step(input_tokens=1200, cached_tokens=400, output_tokens=300, reasoning_tokens=50)
+        result = usage_result(usage.usage())
         step = timed_calls(lambda: session.store_run_usage(result), 10)
         return Plan([step] * (calls // 10), nothing)
 

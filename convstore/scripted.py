@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents import Agent, RunContextWrapper, RunResult
 from agents.items import ModelResponse
 from agents.models.interface import Model
 from agents.usage import Usage
@@ -106,3 +107,20 @@ class ScriptedModel(Model):
 
     def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator:
         raise NotImplementedError("ScriptedModel answers Runner.run, not streamed runs")
+
+
+def usage_result(usage: Usage, model: str = "gpt-4.1-mini") -> RunResult:
+    """A real RunResult carrying only a run's usage and its agent's model: what
+    store_run_usage reads, to record usage without running a model."""
+    return RunResult(
+        input="",
+        new_items=[],
+        raw_responses=[],
+        final_output=None,
+        input_guardrail_results=[],
+        output_guardrail_results=[],
+        tool_input_guardrail_results=[],
+        tool_output_guardrail_results=[],
+        context_wrapper=RunContextWrapper(context=None, usage=usage),
+        _last_agent=Agent(name="assistant", model=model),
+    )

@@ -3,8 +3,10 @@
 import json
 from typing import Any
 
-from agents import Agent, RunContextWrapper, RunResult, Usage
+from agents import RunResult, Usage
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+
+from convstore.scripted import usage_result
 
 
 def user(text: str) -> dict:
@@ -74,18 +76,7 @@ def run_result(
         input_tokens_details=InputTokensDetails(cached_tokens=cached, cache_write_tokens=0),
         output_tokens_details=OutputTokensDetails(reasoning_tokens=reasoning),
     )
-    return RunResult(
-        input="",
-        new_items=[],
-        raw_responses=[],
-        final_output=None,
-        input_guardrail_results=[],
-        output_guardrail_results=[],
-        tool_input_guardrail_results=[],
-        tool_output_guardrail_results=[],
-        context_wrapper=RunContextWrapper(context=None, usage=usage),
-        _last_agent=Agent(name="assistant", model="gpt-4.1-mini"),
-    )
+    return usage_result(usage)
 
 
 THREE_TURNS = [

@@ -13,6 +13,7 @@ from ..models import (
     ModelPrice,
     TurnUsage,
 )
+from ..queries.sessions import USAGE_FIELDS
 from .base import ON_MAIN, ConversationInTrash, Position, _audit, _lock, _lock_existing
 
 # --- usage -------------------------------------------------------------------
@@ -66,17 +67,7 @@ def _replace_turn_usage(
 
 # What a new record of a turn's usage replaces: all but the row's identity. Run
 # on every agent turn, so written out once, as the append's statements are.
-_REPLACED_FIELDS = (
-    "requests",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "input_tokens_details",
-    "output_tokens_details",
-    "model_name",
-    "cost",
-    "created_at",
-)
+_REPLACED_FIELDS = (*USAGE_FIELDS, "model_name", "cost", "created_at")
 _REPLACE_TURN_USAGE_SQL = f"""
     INSERT INTO turn_usage (session_id, branch_id, user_turn_number, {", ".join(_REPLACED_FIELDS)})
     VALUES (%s, %s, %s, {", ".join(["%s"] * len(_REPLACED_FIELDS))})
