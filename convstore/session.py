@@ -196,14 +196,13 @@ class DjangoSession:
             # The position the run wrote from, not refreshed first: when another
             # object cleared the conversation since, the usage belongs to history
             # that is gone and record_usage drops it, as the SDK does.
-            conversations.record_usage(
+            _turn, self._position = conversations.record_usage(
                 session_id=self.session_id,
                 usage=usage,
                 model_name=model_name,
                 position=self._start(),
                 using=self.using,
             )
-            self._read_branch(None)
 
         try:
             await _in_thread(write)()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from .. import pricing, sql
 from ..models import (
+    MAIN_BRANCH,
     AuditEntry,
     MessageStructure,
     ModelPrice,
@@ -83,26 +84,29 @@ def record_usage(
     model_name: str | None = None,
     position: Position = ON_MAIN,
     using: str = DEFAULT_DB_ALIAS,
-) -> int | None:
-    """Store a run's usage as the current turn's usage (replacing it); returns the turn.
+) -> tuple[int | None, Position]:
+    """Store a run's usage as the current turn's usage (replacing it).
 
-    Nothing is stored when the branch holds no turn or the conversation was
-    cleared since the position was taken. The cost is fixed now, from the
-    price in force today.
+    Returns the turn stored (None when nothing was) and the position from now
+    on: main, when the conversation was cleared since the position was taken;
+    nothing is stored then, nor when the branch holds no turn. The cost is
+    fixed now, from the price in force today.
     """
     with transaction.atomic(using=using):
         locked = _lock(session_id, using=using, create=False, turns_of=position.branch_id)
-        if locked is not None and locked.deleted_at is not None:
+        if locked is None:
+            return None, position
+        if locked.deleted_at is not None:
             raise ConversationInTrash(
                 f"Conversation '{session_id}' is in the trash; restore it first"
             )
-        if locked is None or locked.generation != position.generation:
-            return None
+        if locked.generation != position.generation:
+            return None, Position(MAIN_BRANCH, locked.generation)
         turn, _branch_turn = locked.turns
         if turn == 0 and not _branch_has_rows(session_id, position.branch_id, using=using):
-            return None
+            return None, position
         _replace_turn_usage(session_id, position.branch_id, turn, usage, model_name, using=using)
-    return turn
+    return turn, position
 
 
 # --- re-pricing --------------------------------------------------------------
