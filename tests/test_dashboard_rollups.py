@@ -167,8 +167,8 @@ def test_rebuild_gives_what_the_triggers_kept():
 
 
 def test_tool_calls_written_in_plain_sql_are_counted_exactly():
-    # SQLite counts a new tool call in place and re-sums only for a copied
-    # message: both paths, in one multi-row statement, across days.
+    # A new tool call and a copied one (a fork's), in one multi-row statement,
+    # across days: both are moved in place, on both databases.
     data.conversation("raw", turns=1)
     now = timezone.now()
     earlier = now - datetime.timedelta(days=3)
