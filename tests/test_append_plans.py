@@ -53,6 +53,10 @@ def test_appends_check_their_foreign_keys_and_count_tool_calls_through_indexes()
     assert after == before
 
 
+@pytest.mark.skipif(
+    connection.settings_dict["OPTIONS"].get("prepare_threshold") is None,
+    reason="DATABASE_PREPARE_THRESHOLD=off",
+)
 def test_an_agents_repeated_statements_run_prepared_and_stay_readable_in_the_query_log():
     for _ in range(6):
         conversations.append_items(session_id="prepared", items=TURN)
