@@ -16,6 +16,7 @@ from ..models import (
     TurnUsage,
 )
 from ..sql import cursor as fixed_sql_cursor
+from ..sql import fetch
 from .base import (
     _STRUCTURE_COLUMNS,
     ON_MAIN,
@@ -29,26 +30,31 @@ from .history import _delete_unreferenced_messages
 # --- branches ----------------------------------------------------------------
 
 
-def _branch_exists(session_id: str, branch_id: str, *, using: str) -> bool:
+# Whether a branch is there (a live Branch row, or rows that hold it) or its
+# name is taken (any Branch row, deleted ones too, or rows): every fork and
+# switch asks, so written out once, as the append's statements are.
+_BRANCH_FOUND_SQL = """
+    SELECT EXISTS (SELECT 1 FROM convstore_branch
+            WHERE session_id = %s AND branch_id = %s {live_only})
+        OR EXISTS (SELECT 1 FROM message_structure WHERE session_id = %s AND branch_id = %s)
+"""
+_BRANCH_LIVE_SQL = _BRANCH_FOUND_SQL.format(live_only="AND deleted_at IS NULL")
+_BRANCH_NAME_TAKEN_SQL = _BRANCH_FOUND_SQL.format(live_only="")
+
+
+def _branch_found(sql: str, session_id: str, branch_id: str, *, using: str) -> bool:
     if branch_id == MAIN_BRANCH:
         return True
-    live = Branch.objects.using(using).filter(
-        session_id=session_id, branch_id=branch_id, deleted_at=None
-    )
-    holding = MessageStructure.objects.using(using).filter(
-        session_id=session_id, branch_id=branch_id
-    )
-    return live.exists() or holding.exists()
+    where = [session_id, branch_id]
+    return bool(fetch(sql, where + where, using=using)[0][0])
+
+
+def _branch_exists(session_id: str, branch_id: str, *, using: str) -> bool:
+    return _branch_found(_BRANCH_LIVE_SQL, session_id, branch_id, using=using)
 
 
 def _name_used(session_id: str, branch_id: str, *, using: str) -> bool:
-    return (
-        branch_id == MAIN_BRANCH
-        or Branch.objects.using(using).filter(session_id=session_id, branch_id=branch_id).exists()
-        or MessageStructure.objects.using(using)
-        .filter(session_id=session_id, branch_id=branch_id)
-        .exists()
-    )
+    return _branch_found(_BRANCH_NAME_TAKEN_SQL, session_id, branch_id, using=using)
 
 
 def _new_branch_name(session_id: str, turn_number: int, *, using: str) -> str:
@@ -71,6 +77,21 @@ _COPY_TURNS_SQL = f"""
     FROM message_structure
     WHERE session_id = %s AND branch_id = %s AND branch_turn_number < %s
 """
+
+
+_TURN_MESSAGE_SQL = """
+    SELECT m.message_data FROM message_structure ms
+    JOIN agent_messages m ON m.id = ms.message_id
+    WHERE ms.session_id = %s AND ms.branch_id = %s
+    AND ms.branch_turn_number = %s AND ms.message_type = 'user'
+    ORDER BY ms.id LIMIT 1
+"""
+
+
+def _turn_message(session_id: str, branch_id: str, turn_number: int, *, using: str):
+    """The text of the user message that opens the branch's turn; None if there is none."""
+    rows = fetch(_TURN_MESSAGE_SQL, [session_id, branch_id, turn_number], using=using)
+    return rows[0][0] if rows else None
 
 
 def _copy_turns_before(
@@ -98,14 +119,7 @@ def fork(
     with transaction.atomic(using=using):
         locked = _lock_existing(session_id, using=using)
         source = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
-        source_rows = MessageStructure.objects.using(using).filter(
-            session_id=session_id, branch_id=source
-        )
-        turn_message = (
-            source_rows.filter(branch_turn_number=turn_number, message_type="user")
-            .values_list("message__message_data", flat=True)
-            .first()
-        )
+        turn_message = _turn_message(session_id, source, turn_number, using=using)
         if turn_message is None:
             raise ConversationError(
                 f"Turn {turn_number} does not contain a user message in branch '{source}'"
