@@ -25,7 +25,6 @@ as fast DjangoSession is (their median / ours: above 1.0 means ours is faster).
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import sqlite3
@@ -36,7 +35,22 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+# Siblings in bench/, the script's own folder.
+from bench_databases import (
+    close_django_connections,
+    database_url,
+    recreate_databases,
+    server_version,
+    setup_django,
+)
+from session_stores import (
+    OURS,
+    Implementation,
+    close_session,
+    postgres_implementations,
+    sqlite_implementations,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
@@ -44,7 +58,6 @@ sys.path.insert(0, str(PROJECT_DIR))
 DEFAULT_POSTGRES_URL = "postgres://root@127.0.0.1:5432/root"
 BENCH_DATABASE = "convstore_bench"
 SQLALCHEMY_DATABASE = "convstore_bench_sqlalchemy"
-OURS = "DjangoSession"
 
 
 @dataclass(frozen=True)
@@ -113,163 +126,6 @@ async def seed(session, items: int, batch: int = 400) -> None:
     rows = history(session.session_id, items)
     for start in range(0, len(rows), batch):
         await session.add_items(rows[start : start + batch])
-
-
-# --- raw floors --------------------------------------------------------------
-
-
-class SQLiteFloor:
-    """The least any store can do: one executemany of the rows per call, one transaction."""
-
-    def __init__(self, path: Path, synchronous: str):
-        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute(f"PRAGMA synchronous={synchronous}")
-        self.connection.execute(
-            "CREATE TABLE IF NOT EXISTS floor_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " session_id TEXT NOT NULL, message_data TEXT NOT NULL)"
-        )
-        self.connection.execute(
-            "CREATE INDEX IF NOT EXISTS floor_session ON floor_messages (session_id, id)"
-        )
-
-    def session(self, session_id: str) -> "FloorSession":
-        return FloorSession(self, session_id, "?")
-
-    def write(self, sql: str, rows: list[tuple]) -> None:
-        self.connection.execute("BEGIN IMMEDIATE")
-        self.connection.executemany(sql, rows)
-        self.connection.execute("COMMIT")
-
-    def read(self, sql: str, params: tuple) -> list[tuple]:
-        return self.connection.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-class PostgresFloor:
-    def __init__(self, url: str):
-        import psycopg
-
-        self.connection = psycopg.connect(url, autocommit=True)
-        self.connection.execute(
-            "CREATE TABLE IF NOT EXISTS floor_messages (id BIGSERIAL PRIMARY KEY,"
-            " session_id TEXT NOT NULL, message_data TEXT NOT NULL)"
-        )
-        self.connection.execute(
-            "CREATE INDEX IF NOT EXISTS floor_session ON floor_messages (session_id, id)"
-        )
-
-    def session(self, session_id: str) -> "FloorSession":
-        return FloorSession(self, session_id, "%s")
-
-    def write(self, sql: str, rows: list[tuple]) -> None:
-        with self.connection.transaction(), self.connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-
-    def read(self, sql: str, params: tuple) -> list[tuple]:
-        return self.connection.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-class FloorSession:
-    """add_items and get_items of the floor, called inline: no thread hop, no ORM."""
-
-    def __init__(self, floor, session_id: str, mark: str):
-        self.floor, self.session_id, self.mark = floor, session_id, mark
-
-    async def add_items(self, items: list[dict]) -> None:
-        values = f"({self.mark}, {self.mark})"
-        sql = f"INSERT INTO floor_messages (session_id, message_data) VALUES {values}"
-        self.floor.write(sql, [(self.session_id, json.dumps(item)) for item in items])
-
-    async def get_items(self, limit: int | None = None) -> list[dict]:
-        where = f"FROM floor_messages WHERE session_id = {self.mark}"
-        if limit is None:
-            rows = self.floor.read(f"SELECT message_data {where} ORDER BY id", (self.session_id,))
-        else:
-            sql = f"SELECT message_data {where} ORDER BY id DESC LIMIT {self.mark}"
-            rows = self.floor.read(sql, (self.session_id, limit))[::-1]
-        return [json.loads(data) for (data,) in rows]
-
-
-# --- implementations ---------------------------------------------------------
-
-
-@dataclass
-class Implementation:
-    """How to get a session object of one implementation, and what it can do."""
-
-    name: str
-    open: Callable[[str], object]
-    close: Callable[[object], Awaitable[None] | None] = lambda session: None
-    branches: bool = False
-    pops: bool = True
-
-
-async def close_session(implementation: Implementation, session) -> None:
-    result = implementation.close(session)
-    if asyncio.iscoroutine(result):
-        await result
-
-
-def with_synchronous(session_class, synchronous: str):
-    """The SDK session class with our PRAGMA synchronous on every connection it opens."""
-
-    class Configured(session_class):
-        @staticmethod
-        def _configure_connection(connection: sqlite3.Connection) -> None:
-            session_class._configure_connection(connection)
-            connection.execute(f"PRAGMA synchronous={synchronous}")
-
-    Configured.__name__ = session_class.__name__
-    return Configured
-
-
-def sqlite_implementations(directory: Path, synchronous: str) -> list[Implementation]:
-    from agents import SQLiteSession
-    from agents.extensions.memory import AdvancedSQLiteSession
-
-    from convstore.session import DjangoSession
-
-    plain = with_synchronous(SQLiteSession, synchronous)
-    advanced = with_synchronous(AdvancedSQLiteSession, synchronous)
-    floor = SQLiteFloor(directory / "floor.sqlite3", synchronous)
-    return [
-        Implementation(OURS, lambda sid: DjangoSession(sid), branches=True),
-        Implementation(
-            "SQLiteSession",
-            lambda sid: plain(sid, db_path=directory / "sdk_plain.sqlite3"),
-            close=lambda session: session.close(),
-        ),
-        Implementation(
-            "AdvancedSQLiteSession",
-            lambda sid: advanced(
-                session_id=sid, db_path=directory / "sdk_advanced.sqlite3", create_tables=True
-            ),
-            close=lambda session: session.close(),
-            branches=True,
-        ),
-        Implementation("raw sqlite3 floor", floor.session, pops=False),
-    ]
-
-
-def postgres_implementations(urls: dict[str, str], engine) -> list[Implementation]:
-    from agents.extensions.memory import SQLAlchemySession
-
-    from convstore.session import DjangoSession
-
-    floor = PostgresFloor(urls["floor"])
-    return [
-        Implementation(OURS, lambda sid: DjangoSession(sid, using="pg"), branches=True),
-        # Tables exist already (created once with create_tables=True): the objects
-        # measured do not repeat the catalog check on their first call.
-        Implementation("SQLAlchemySession", lambda sid: SQLAlchemySession(sid, engine=engine)),
-        Implementation("raw psycopg floor", floor.session, pops=False),
-    ]
 
 
 # --- workloads ---------------------------------------------------------------
@@ -559,68 +415,6 @@ def targets(engine: str, by_kind: dict[str, list[Result]], rival: str, sizes: Si
 # --- setup -------------------------------------------------------------------
 
 
-def database_url(base: str, name: str, scheme: str | None = None) -> str:
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}", scheme=scheme or parts.scheme))
-
-
-def recreate_databases(admin_url: str, names: list[str], *, create: bool) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        for name in names:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if create:
-                connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(
-    sqlite_path: Path, postgres_url: str | None, synchronous: str, without_triggers: bool = False
-) -> None:
-    """Configure the project on the bench's databases: default = SQLite, pg = PostgreSQL."""
-    os.environ.setdefault("SECRET_KEY", "convstore-bench-only")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "convstore.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{sqlite_path}"
-    import django
-    from django.conf import settings
-
-    from convstore.settings import database_config
-
-    databases = settings.DATABASES
-    databases["default"]["OPTIONS"]["init_command"] = (
-        f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};"
-    )
-    if postgres_url:
-        os.environ["DATABASE_URL"] = postgres_url
-        databases["pg"] = database_config()
-    django.setup()
-
-    from django.core.management import call_command
-
-    for alias in databases:
-        call_command("migrate", database=alias, verbosity=0)
-        if without_triggers:
-            drop_triggers(alias)
-
-
-def drop_triggers(alias: str) -> None:
-    """Drop every trigger from a scratch database: the session layer's own cost, alone."""
-    from django.db import connections
-
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'")
-            for name, _table in cursor.fetchall():
-                cursor.execute(f'DROP TRIGGER "{name}"')
-        else:
-            cursor.execute(
-                "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
-            )
-            for name, table in cursor.fetchall():
-                cursor.execute(f'DROP TRIGGER "{name}" ON {table}')
-
-
 async def bench_sqlite(
     directory: Path, sizes: Sizes, synchronous: str, kinds: list[str]
 ) -> list[str]:
@@ -655,21 +449,6 @@ async def bench_postgres(admin_url: str, sizes: Sizes, kinds: list[str]) -> list
         *table(f"PostgreSQL {server_version(admin_url)}", results, names),
         *targets("PostgreSQL", results, "SQLAlchemySession", sizes),
     ]
-
-
-def server_version(url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(url) as connection:
-        return connection.execute("SHOW server_version").fetchone()[0]
-
-
-async def close_django_connections() -> None:
-    """Close the connections DjangoSession opened, in asgiref's shared thread."""
-    from asgiref.sync import sync_to_async
-    from django.db import connections
-
-    await sync_to_async(connections.close_all)()
 
 
 def parse_args() -> argparse.Namespace:
