@@ -1,0 +1,190 @@
+"""The conversation list: search, filters, sorts and a page of figures."""
+
+import datetime
+import json
+
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+
+from convstore.models import (
+    AgentMessage,
+    AgentSession,
+    Branch,
+)
+
+from ..models import UsageDay
+from .common import (
+    CONVERSATIONS_PER_PAGE,
+    ROLLUP_SUMS,
+    SORTS,
+    Page,
+    _page_of,
+    _totals,
+    period_start,
+)
+
+# --- the conversation list -------------------------------------------------------
+
+
+def model_name_list() -> list[str]:
+    """The models that usage was recorded for, for the list's filter."""
+    return list(
+        UsageDay.objects.exclude(model_name="")
+        .order_by("model_name")
+        .values_list("model_name", flat=True)
+        .distinct()
+    )
+
+
+def _live_branches() -> QuerySet[Branch]:
+    return Branch.objects.filter(session_id=OuterRef("pk"), deleted_at__isnull=True)
+
+
+def _words_query(q: str) -> str:
+    """Every word of q, for to_tsquery; the last one also as a prefix ("refu" finds "refund").
+
+    Quoted, each word goes through the same parser as the indexed text. A prefix
+    of one or two letters would match most of the index, so those stay words.
+    """
+    words = q.split()
+    terms = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "'" for word in words]
+    if words and len(words[-1]) >= 3:
+        terms[-1] += ":*"
+    return " & ".join(terms)
+
+
+def _messages_matching(q: str) -> QuerySet[AgentMessage]:
+    if connection.vendor == "postgresql":
+        # Words, case-insensitive: served by the GIN index agent_messages_words on
+        # analytics_message_words(message_data), the words of the decoded JSON's
+        # strings (analytics migration 0003). The expression must stay exactly this
+        # for the planner to use the index.
+        words = Func(
+            "message_data", function="analytics_message_words", output_field=SearchVectorField()
+        )
+        return AgentMessage.objects.alias(words=words).filter(
+            words=SearchQuery(_words_query(q), config="simple", search_type="raw")
+        )
+    # SQLite: a substring scan of the text as json.dumps writes it.
+    return AgentMessage.objects.filter(message_data__icontains=json.dumps(q)[1:-1])
+
+
+def _conversations_matching(
+    *, q: str, since: datetime.datetime | None, branched: bool | None, model: str
+) -> QuerySet[AgentSession]:
+    sessions = AgentSession.objects.filter(deleted_at__isnull=True)
+    if since is not None:
+        sessions = sessions.filter(updated_at__gte=since)
+    if q:
+        # Matched once here, in one query, not again by each query of the page
+        # (count, totals, rows). Ids and titles match as substrings.
+        by_name = AgentSession.objects.filter(Q(session_id__icontains=q) | Q(title__icontains=q))
+        matched = (
+            by_name.order_by()
+            .values_list("pk", flat=True)
+            .union(_messages_matching(q).order_by().values_list("session_id", flat=True))
+        )
+        sessions = sessions.filter(pk__in=list(matched))
+    if branched is not None:
+        has_branches = Exists(_live_branches())
+        sessions = sessions.filter(has_branches if branched else ~has_branches)
+    if model:
+        sessions = sessions.filter(
+            session_id__in=UsageDay.objects.filter(model_name=model).values("session_id")
+        )
+    return sessions
+
+
+def _per_session(queryset: QuerySet, expression) -> Subquery:
+    """An aggregate over a queryset correlated to the conversation row."""
+    return Subquery(queryset.order_by().values("session_id").annotate(v=expression).values("v")[:1])
+
+
+def _usage_figures() -> dict:
+    """Per-conversation sums over every branch, from the rollup: a few rows per conversation."""
+    usage = UsageDay.objects.filter(session_id=OuterRef("pk"))
+    return {
+        "turns": _per_session(usage, Sum("turns")),
+        "tokens": _per_session(usage, Sum("total_tokens")),
+        "cost": _per_session(usage, Sum("cost")),
+        "unpriced_turns": _per_session(usage, Sum("unpriced_turns")),
+        "unknown_model_turns": _per_session(usage, Sum("turns", filter=Q(model_name=""))),
+    }
+
+
+def _with_figures(sessions: QuerySet[AgentSession]) -> QuerySet[AgentSession]:
+    """Turns run, tokens and cost over all branches, and the live branch count."""
+    return sessions.annotate(
+        **_usage_figures(), branch_count=_per_session(_live_branches(), Count("id"))
+    )
+
+
+def _conversation_page(
+    matching: QuerySet[AgentSession], *, sort: str, number: int, per_page: int, count: int
+) -> Page:
+    """The page's ids first, ordered by the sort's one figure; then the figures of those rows.
+
+    Figures in the first query would be computed for every row an OFFSET skips.
+    """
+    key = sort if sort in SORTS and sort != "recent" else None
+    ordering = [F("updated_at").desc(), "session_id"]
+    if key is not None:
+        matching = matching.annotate(**{key: _usage_figures()[key]})
+        ordering.insert(0, F(key).desc(nulls_last=True))
+    page = _page_of(
+        matching.order_by(*ordering).values_list("pk", flat=True),
+        number=number,
+        per_page=per_page,
+        count=count,
+    )
+    rows = {row.pk: row for row in _with_figures(AgentSession.objects.filter(pk__in=page.rows))}
+    page.rows = [rows[pk] for pk in page.rows]
+    return page
+
+
+def _models_of(session_ids: list[str]) -> dict[str, list[str]]:
+    models: dict[str, list[str]] = {}
+    for session_id, model in (
+        UsageDay.objects.filter(session_id__in=session_ids)
+        .order_by("session_id", "model_name")
+        .values_list("session_id", "model_name")
+        .distinct()
+    ):
+        models.setdefault(session_id, []).append(model or "unknown model")
+    return models
+
+
+def conversation_list(
+    *,
+    q: str = "",
+    period: str = "all",
+    branched: bool | None = None,
+    model: str = "",
+    sort: str = "recent",
+    page: int = 1,
+    per_page: int = CONVERSATIONS_PER_PAGE,
+) -> Page:
+    """Live conversations matching the filters, one page, with a totals line in page.extra."""
+    matching = _conversations_matching(
+        q=q, since=period_start(period=period), branched=branched, model=model
+    )
+    totals = UsageDay.objects.filter(session_id__in=matching.values("pk")).aggregate(**ROLLUP_SUMS)
+    result = _conversation_page(
+        matching, sort=sort, number=page, per_page=per_page, count=matching.count()
+    )
+    models = _models_of([session.pk for session in result.rows])
+    for session in result.rows:
+        session.models = models.get(session.pk, [])
+    result.extra["totals"] = {"conversations": result.count, **_totals(totals)}
+    return result

@@ -1,0 +1,103 @@
+"""The overview: totals, usage per day, top conversations, tools and models."""
+
+import datetime
+
+from django.db.models import (
+    Count,
+    F,
+    Sum,
+)
+from django.utils import timezone
+
+from convstore.models import (
+    AgentSession,
+)
+
+from ..models import ToolDay, UsageDay
+from .common import (
+    ROLLUP_SUMS,
+    _live_days,
+    _totals,
+)
+
+# --- overview ------------------------------------------------------------------
+
+
+def overview_totals(*, since: datetime.datetime | None) -> dict:
+    """Conversations active in the period, and the usage recorded in it.
+
+    A user turn counts once, on the branch that ran it: forks copy messages,
+    never usage rows.
+    """
+    conversations = AgentSession.objects.filter(deleted_at__isnull=True)
+    if since is not None:
+        conversations = conversations.filter(updated_at__gte=since)
+    usage = _live_days(UsageDay, since).aggregate(**ROLLUP_SUMS)
+    return {"conversations": conversations.count(), **_totals(usage)}
+
+
+def usage_per_day(*, since: datetime.datetime | None) -> dict:
+    """Tokens by kind and known cost per day, every day of the period (chart data)."""
+    rows = {
+        row["day"]: _totals(row)
+        for row in _live_days(UsageDay, since).values("day").annotate(**ROLLUP_SUMS).order_by("day")
+    }
+    today = timezone.localdate()
+    first = since.date() if since is not None else min(rows, default=today)
+    days = [first + datetime.timedelta(days=n) for n in range((today - first).days + 1)]
+    empty = _totals(None)
+    series = [rows.get(day, empty) for day in days]
+    return {
+        "labels": [day.isoformat() for day in days],
+        "uncached_input": [d["input_tokens"] - d["cached_tokens"] for d in series],
+        "cached": [d["cached_tokens"] for d in series],
+        "output": [d["output_tokens"] - d["reasoning_tokens"] for d in series],
+        "reasoning": [d["reasoning_tokens"] for d in series],
+        # A day without usage cost nothing; a day whose usage is all unpriced has no cost.
+        "cost": [
+            float(d["cost"]) if d["cost"] is not None else (0.0 if not d["turns"] else None)
+            for d in series
+        ],
+    }
+
+
+def conversation_top_by_cost(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+    rows = (
+        _live_days(UsageDay, since)
+        .values("session_id", "session__title")
+        .annotate(**ROLLUP_SUMS)
+        .order_by(F("sum_cost").desc(nulls_last=True), "-sum_total", "session_id")[:limit]
+    )
+    return [
+        {"session_id": row["session_id"], "title": row["session__title"], **_totals(row)}
+        for row in rows
+    ]
+
+
+def tool_top_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+    """Tools by calls; a call copied into a branch by a fork counts once."""
+    return list(
+        _live_days(ToolDay, since)
+        .values("tool_name")
+        .annotate(calls=Sum("calls"), conversations=Count("session_id", distinct=True))
+        .order_by("-calls", "tool_name")[:limit]
+    )
+
+
+def model_mix_list(*, since: datetime.datetime | None) -> list[dict]:
+    """Usage per model, largest first; usage recorded without a model comes as model None."""
+    rows = list(
+        _live_days(UsageDay, since)
+        .values("model_name")
+        .annotate(**ROLLUP_SUMS)
+        .order_by("-sum_total", "model_name")
+    )
+    all_tokens = sum(row["sum_total"] or 0 for row in rows)
+    return [
+        {
+            "model_name": row["model_name"] or None,
+            "share": (row["sum_total"] or 0) / all_tokens if all_tokens else 0,
+            **_totals(row),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,54 @@
+"""The trash and the audit log."""
+
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Q,
+)
+
+from convstore.models import (
+    AgentMessage,
+    AgentSession,
+    AuditEntry,
+)
+
+from .common import (
+    AUDIT_PER_PAGE,
+    TRASH_PER_PAGE,
+    Page,
+    _page_of,
+)
+from .listing import _per_session, _with_figures
+
+# --- trash and audit -------------------------------------------------------------------
+
+
+def trash_list(*, page: int = 1, per_page: int = TRASH_PER_PAGE) -> Page:
+    trashed = AgentSession.objects.filter(deleted_at__isnull=False).select_related("deleted_by")
+    messages = AgentMessage.objects.filter(session_id=OuterRef("pk"))
+    return _page_of(
+        _with_figures(trashed)
+        .annotate(message_count=_per_session(messages, Count("id")))
+        .order_by(F("deleted_at").desc(), "session_id"),
+        number=page,
+        per_page=per_page,
+    )
+
+
+def audit_list(
+    *,
+    action: str = "",
+    conversation: str = "",
+    actor: str = "",
+    page: int = 1,
+    per_page: int = AUDIT_PER_PAGE,
+) -> Page:
+    entries = AuditEntry.objects.select_related("actor")
+    if action:
+        entries = entries.filter(action=action)
+    if conversation:
+        entries = entries.filter(session_id=conversation)
+    if actor:
+        entries = entries.filter(Q(actor__username=actor) | Q(actor_label=actor))
+    return _page_of(entries.order_by("-at", "-id"), number=page, per_page=per_page)
