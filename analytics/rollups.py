@@ -22,13 +22,11 @@ them, so odd details never fail a write.
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from convstore.items import TOOL_CALL_TYPES
+from convstore.queries import USAGE_COUNTS
 
 TOOL_TYPES_SQL = ", ".join(f"'{kind}'" for kind in TOOL_CALL_TYPES)
-
-USAGE_COLUMNS = (
-    "session_id, day, model_name, turns, requests, input_tokens, cached_tokens, "
-    "output_tokens, reasoning_tokens, total_tokens, cost, unpriced_turns"
-)
+USAGE_FIGURES = ("turns", *USAGE_COUNTS, "cost", "unpriced_turns")
+USAGE_COLUMNS = ", ".join(("session_id", "day", "model_name", *USAGE_FIGURES))
 
 
 def _pg_detail(column: str, key: str, cap: str) -> str:
@@ -109,19 +107,6 @@ def _tools_select(day: str, where: str) -> str:
 
 PG_DAY = "(created_at AT TIME ZONE 'UTC')::date"
 PG_FIRST_DAY = "(first_at AT TIME ZONE 'UTC')::date"
-
-
-USAGE_FIGURES = (
-    "turns",
-    "requests",
-    "input_tokens",
-    "cached_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-    "cost",
-    "unpriced_turns",
-)
 
 
 def _pg_refresh(

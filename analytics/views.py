@@ -308,16 +308,7 @@ def compare(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 EXPORT_COLUMNS = ["record", "turn", "sequence_number", "message_type", "tool_name", "text"]
-USAGE_COLUMNS = [
-    "requests",
-    "input_tokens",
-    "cached_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-    "model_name",
-    "cost",
-]
+USAGE_COLUMNS = [*queries.USAGE_COUNTS, "model_name", "cost"]
 
 
 def _export_csv(data: dict) -> str:

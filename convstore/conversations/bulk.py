@@ -18,6 +18,7 @@ from ..models import (
     MessageStructure,
     TurnUsage,
 )
+from ..queries import USAGE_FIELDS
 from .base import ConversationError
 from .usage import _details
 
@@ -79,12 +80,7 @@ _HISTORY_COLUMNS = {
         "session",
         "branch_id",
         "user_turn_number",
-        "requests",
-        "input_tokens",
-        "output_tokens",
-        "total_tokens",
-        "input_tokens_details",
-        "output_tokens_details",
+        *USAGE_FIELDS,
         "created_at",
         "model_name",
         "cost",

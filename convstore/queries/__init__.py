@@ -1,6 +1,7 @@
 """Every read of one conversation: the SDK-shaped reads (sessions) and the dashboard's (display)."""
 
 from .display import (
+    USAGE_COUNTS,
     USAGE_VIEW_FIELDS,
     branch_comparison,
     branch_exists,
@@ -31,6 +32,7 @@ from .sessions import (
 )
 
 __all__ = [
+    "USAGE_COUNTS",
     "USAGE_FIELDS",
     "USAGE_VIEW_FIELDS",
     "branch_comparison",

@@ -221,17 +221,21 @@ def branch_summaries(
     return summaries
 
 
+# The counts a usage_view row shows and every total sums (cached tokens are part
+# of input_tokens, reasoning tokens part of output_tokens).
+USAGE_COUNTS = (
+    "requests",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+)
+
+
 def usage_totals(rows: list[dict]) -> dict:
     """usage_view rows summed; cost only over the priced turns, None when none is priced."""
-    keys = (
-        "requests",
-        "input_tokens",
-        "cached_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-        "total_tokens",
-    )
-    totals = {key: sum(row[key] for row in rows) for key in keys}
+    totals = {key: sum(row[key] for row in rows) for key in USAGE_COUNTS}
     priced = [row["cost"] for row in rows if row["cost"] is not None]
     unknown_model = sum(1 for row in rows if not row["model_name"])
     totals.update(
