@@ -159,3 +159,21 @@ class MessageTypeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(message_type=self.value()) if self.value() else queryset
+
+
+class DeletedAtFilter(admin.SimpleListFilter):
+    """Live rows (no deleted_at) or the others, which `deleted` names as (value, label)."""
+
+    title = "status"
+    parameter_name = "status"
+    deleted = ("deleted", "Deleted")
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), self.deleted]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.filter(deleted_at__isnull=True)
+        if self.value() == self.deleted[0]:
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset

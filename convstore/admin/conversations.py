@@ -18,22 +18,11 @@ from ..models import (
     MessageStructure,
     TurnUsage,
 )
-from .common import SECTION_PAGE_SIZE, BigTableAdmin, changelist_url, preview
+from .common import SECTION_PAGE_SIZE, BigTableAdmin, DeletedAtFilter, changelist_url, preview
 
 
-class TrashFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [("live", "Live"), ("trash", "In the trash")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "live":
-            return queryset.filter(deleted_at__isnull=True)
-        if self.value() == "trash":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
+class TrashFilter(DeletedAtFilter):
+    deleted = ("trash", "In the trash")
 
 
 def _run_for_each(modeladmin, request, queryset, write, done: str) -> None:

@@ -16,6 +16,7 @@ from .common import (
     PREVIEW_LENGTH,
     BranchFilter,
     ConversationFilter,
+    DeletedAtFilter,
     MessageTypeFilter,
     ReadOnlyAdmin,
     conversation_link,
@@ -79,17 +80,8 @@ class TurnUsageAdmin(ReadOnlyAdmin):
         return conversation_link(obj.session_id)
 
 
-class BranchStatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [("live", "Live"), ("deleted", "Deleted (name reserved)")]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("live", "deleted"):
-            return queryset.filter(deleted_at__isnull=self.value() == "live")
-        return queryset
+class BranchStatusFilter(DeletedAtFilter):
+    deleted = ("deleted", "Deleted (name reserved)")
 
 
 @admin.register(Branch)
