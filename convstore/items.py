@@ -90,16 +90,32 @@ def tool_name(item: Any) -> str | None:
 
 
 def encode_item(item: Any) -> str:
-    """The item as the SDK stores it (json.dumps), or InvalidItem saying why not."""
+    """The item as the SDK stores it (json.dumps), or InvalidItem saying why not.
+
+    Most items encode and decode back to themselves; only the rest are walked,
+    to name what is wrong and where.
+    """
     if not isinstance(item, dict):
         raise InvalidItem(f"Session items must be dicts, not {type(item).__name__}")
     try:
+        text = json.dumps(item, allow_nan=False)
+        # ensure_ascii spells every non-BMP character and lone surrogate as \udXXX.
+        gives_back = "\\ud" not in text and json.loads(text) == item
+    except (TypeError, ValueError, RecursionError) as exc:
+        _reject_unstorable_walked(item)
+        if isinstance(exc, RecursionError):
+            raise InvalidItem("Item is nested too deeply to be stored") from None
+        raise InvalidItem(f"Item cannot be encoded as JSON: {exc}") from exc
+    if not gives_back:
+        _reject_unstorable_walked(item)
+    return text
+
+
+def _reject_unstorable_walked(item: dict) -> None:
+    try:
         _reject_unstorable(item, path=[], enclosing=set())
-        return json.dumps(item)
     except RecursionError:
         raise InvalidItem("Item is nested too deeply to be stored") from None
-    except (TypeError, ValueError) as exc:
-        raise InvalidItem(f"Item cannot be encoded as JSON: {exc}") from exc
 
 
 def _reject_unstorable(value: Any, *, path: list, enclosing: set[int]) -> None:

@@ -10,10 +10,17 @@ DATABASE_PREPARE_THRESHOLD times (see settings); later runs skip parsing and
 planning. Planning was most of their cost: a conversation's state read took
 0.63 ms bound client-side (Django's default, which re-plans every statement)
 and 0.24 ms prepared. Such a cursor runs one statement per execute.
+
+On SQLite they run on Django's own cursor class, except that a statement's %s
+placeholders are turned into sqlite3's ? once, not on every run: Django's
+regular expression took 9 µs on an append's longer statements.
 """
+
+import functools
 
 from django.db import connections
 from django.db.backends.postgresql.base import ServerBindingCursor
+from django.db.backends.sqlite3.base import SQLiteCursorWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
@@ -29,17 +36,37 @@ class _LoggedCursor(CursorDebugWrapper):
             return CursorWrapper.execute(self, sql, params)
 
 
+class _QmarkOnceCursor(SQLiteCursorWrapper):
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return _qmark_query(query)
+        return super().convert_query(query, param_names=param_names)
+
+
+@functools.lru_cache(maxsize=512)
+def _qmark_query(query: str) -> str:
+    return SQLiteCursorWrapper.convert_query(None, query)
+
+
 def cursor(using: str):
     """A cursor for fixed statements; on PostgreSQL one that binds server-side."""
     connection = connections[using]
-    if connection.vendor != "postgresql":
+    if connection.vendor not in ("postgresql", "sqlite"):
         return connection.cursor()
     connection.ensure_connection()
     connection.validate_thread_sharing()
+    if connection.vendor == "sqlite":
+        return _wrapped(connection, connection.connection.cursor(factory=_QmarkOnceCursor))
     binding = ServerBindingCursor(connection.connection)
     if connection.queries_logged:
         return _LoggedCursor(binding, connection)
     return connection.make_cursor(binding)
+
+
+def _wrapped(connection, raw_cursor):
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw_cursor)
+    return connection.make_cursor(raw_cursor)
 
 
 def fetch(sql: str, params: list, *, using: str) -> list[tuple]:

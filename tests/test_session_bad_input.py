@@ -79,6 +79,8 @@ def deeply_nested(depth: int) -> dict:
         pytest.param([{"content": b"bytes"}], "bytes", id="bytes"),
         pytest.param([{"price": Decimal("1.5")}], "Decimal", id="a Decimal"),
         pytest.param([{1: "int key"}], "key that is not a string", id="an int key"),
+        pytest.param([{"a": {True: 1}}], "key that is not a string: True", id="a bool key"),
+        pytest.param([{None: "x"}], "key that is not a string: None", id="a None key"),
         pytest.param([{"score": float("nan")}], "nan", id="NaN"),
         pytest.param([{"score": float("inf")}], "inf", id="infinity"),
         pytest.param([{"scores": [1.0, float("-inf")]}], "-inf", id="minus infinity in a list"),

@@ -93,6 +93,13 @@ def test_all_of_them_in_one_call_come_back_in_order() -> None:
     assert stored == [json.dumps(item) for item in ITEMS.values()]
 
 
+def test_a_tuple_is_stored_as_json_stores_it_and_read_back_as_a_list() -> None:
+    item = {"type": "function_call", "name": "plot", "arguments": ("x", (1, 2.5))}
+    items, stored = run_async(write_and_read([item]))
+    assert items == [{"type": "function_call", "name": "plot", "arguments": ["x", [1, 2.5]]}]
+    assert stored == ['{"type": "function_call", "name": "plot", "arguments": ["x", [1, 2.5]]}']
+
+
 def test_pop_item_gives_back_the_exact_item() -> None:
     item = ITEMS["NUL characters"]
 
