@@ -63,12 +63,15 @@ def test_an_agents_repeated_statements_run_prepared_and_stay_readable_in_the_que
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [statement for (statement,) in cursor.fetchall()]
-    assert any(s.startswith("UPDATE agent_sessions SET updated_at") for s in prepared)
+    assert any(
+        s.startswith("INSERT INTO agent_sessions (session_id, updated_at)") for s in prepared
+    )
     assert any("WITH inserted AS" in s for s in prepared)
 
     with CaptureQueriesContext(connection) as captured:
         conversations.append_items(session_id="prepared", items=TURN)
     logged = [query["sql"] for query in captured.captured_queries]
-    assert logged[1].startswith("UPDATE agent_sessions SET updated_at = '")
-    assert "WHERE session_id = 'prepared'" in logged[1]
+    assert logged[1].startswith(
+        "INSERT INTO agent_sessions (session_id, updated_at) VALUES ('prepared', '"
+    )
     assert all(isinstance(sql, str) and sql for sql in logged)

@@ -10,7 +10,6 @@ from .. import queries
 from ..models import (
     MAIN_BRANCH,
     SDK_COLUMNS,
-    AgentSession,
     AuditEntry,
 )
 from ..queries.sessions import STATE_COLUMNS, STATE_SQL, state_from_row, state_params
@@ -70,11 +69,15 @@ _BRANCH_TURNS_SQL = """
     ORDER BY sequence_number DESC LIMIT 1
 """
 
-_TOUCH_SQL = "UPDATE agent_sessions SET updated_at = %s WHERE session_id = %s"
+# An append creates the conversation or sets its updated_at, which locks its row.
+_UPSERT_SQL = (
+    "INSERT INTO agent_sessions (session_id, updated_at) VALUES (%s, %s)"
+    " ON CONFLICT (session_id) DO UPDATE SET updated_at = excluded.updated_at"
+)
 
-# SQLite: an append sets updated_at and reads the state in one statement (its
-# IMMEDIATE transaction took the write lock at BEGIN, so nothing can be stale).
-_TOUCH_RETURNING_STATE_SQL = f"{_TOUCH_SQL} RETURNING {STATE_COLUMNS}"
+# SQLite: and reads the state in the same statement (its IMMEDIATE transaction
+# took the write lock at BEGIN, so nothing can be stale).
+_UPSERT_RETURNING_STATE_SQL = f"{_UPSERT_SQL} RETURNING {STATE_COLUMNS}"
 
 # The structure columns an insert fills: all but the ids and timestamps the database gives.
 _STRUCTURE_COLUMNS = SDK_COLUMNS["message_structure"][1:-1]
@@ -122,62 +125,53 @@ def _hold_row_lock(session_id: str, *, using: str) -> bool:
     return bool(fetch(_LOCK_ROW_SQL, [session_id], using=using))
 
 
-def _touch_and_read_state(session_id: str, turns_of: str, *, using: str) -> dict | None:
-    """Set updated_at to now (locking the row) and read the state; None if there is no row."""
+def _upsert_and_read_state(session_id: str, turns_of: str, *, using: str) -> dict:
+    """Create the conversation or set its updated_at to now, locking its row; its state."""
     connection = connections[using]
     # Stored as the ORM stores timezone.now().
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with fixed_sql_cursor(using) as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute(_TOUCH_RETURNING_STATE_SQL, [now, session_id, turns_of, turns_of])
+            cursor.execute(_UPSERT_RETURNING_STATE_SQL, [session_id, now, turns_of, turns_of])
             return state_from_row(cursor.fetchone())
         # PostgreSQL: the state comes from a statement that starts once the
-        # UPDATE holds the lock (see _hold_row_lock).
-        cursor.execute(_TOUCH_SQL, [now, session_id])
-        if cursor.rowcount == 0:
-            return None
+        # upsert holds the lock (see _hold_row_lock).
+        cursor.execute(_UPSERT_SQL, [session_id, now])
         cursor.execute(STATE_SQL, state_params(session_id, turns_of))
         return state_from_row(cursor.fetchone())
 
 
-def _lock_and_read_state(session_id: str, turns_of: str, *, using: str, touch: bool):
-    if touch:
-        return _touch_and_read_state(session_id, turns_of, using=using)
-    if not _hold_row_lock(session_id, using=using):
-        return None
-    return queries.conversation_state(session_id, turns_of, using=using)
-
-
-def _lock(
-    session_id: str, *, using: str, create: bool, turns_of: str = MAIN_BRANCH, touch: bool = False
-) -> _Locked | None:
-    """Lock the conversation row (creating it if asked); None if it does not exist.
-
-    The branch turns_of's current turn numbers are read along, for an append;
-    touch sets updated_at to now.
-    """
-    row = _lock_and_read_state(session_id, turns_of, using=using, touch=touch)
-    if row is None and create:
-        AgentSession.objects.using(using).bulk_create(
-            [AgentSession(session_id=session_id)], ignore_conflicts=True
-        )
-        row = _lock_and_read_state(session_id, turns_of, using=using, touch=touch)
-    if row is None:
-        return None
+def _locked(session_id: str, turns_of: str, state: dict) -> _Locked:
     return _Locked(
         session_id=session_id,
-        active_branch_id=row["active_branch_id"],
-        generation=row["generation"],
-        deleted_at=row["deleted_at"],
-        last_sequence=row["last_sequence"],
-        needs_adoption=row["needs_adoption"],
+        active_branch_id=state["active_branch_id"],
+        generation=state["generation"],
+        deleted_at=state["deleted_at"],
+        last_sequence=state["last_sequence"],
+        needs_adoption=state["needs_adoption"],
         turns_branch=turns_of,
-        turns=row["turns"],
+        turns=state["turns"],
     )
 
 
+def _lock(session_id: str, *, using: str, turns_of: str = MAIN_BRANCH) -> _Locked | None:
+    """Lock the conversation row; None if it does not exist.
+
+    The branch turns_of's current turn numbers are read along.
+    """
+    if not _hold_row_lock(session_id, using=using):
+        return None
+    state = queries.conversation_state(session_id, turns_of, using=using)
+    return _locked(session_id, turns_of, state) if state is not None else None
+
+
+def _lock_touching(session_id: str, *, using: str, turns_of: str) -> _Locked:
+    """Lock the conversation row for an append, creating the conversation if needed."""
+    return _locked(session_id, turns_of, _upsert_and_read_state(session_id, turns_of, using=using))
+
+
 def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) -> _Locked:
-    locked = _lock(session_id, using=using, create=False)
+    locked = _lock(session_id, using=using)
     if locked is None:
         raise ConversationNotFound(f"Conversation '{session_id}' does not exist")
     if locked.deleted_at is not None and not allow_trash:

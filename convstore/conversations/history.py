@@ -26,13 +26,14 @@ from .base import (
     _audit,
     _insert_rows,
     _lock,
+    _lock_touching,
     _Locked,
 )
 
 
 def _lock_for_agent(session_id: str, position: Position, *, using: str) -> tuple[_Locked, str]:
     """Lock (creating) for an agent-side write; returns the row and the branch to write."""
-    locked = _lock(session_id, using=using, create=True, turns_of=position.branch_id, touch=True)
+    locked = _lock_touching(session_id, using=using, turns_of=position.branch_id)
     if locked.deleted_at is not None:
         raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
     if locked.needs_adoption:
@@ -161,7 +162,7 @@ def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
 def adopt_unstructured_messages(*, session_id: str, using: str = DEFAULT_DB_ALIAS) -> None:
     """Structure the messages an SDK writer added without structure rows (branch main)."""
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using, create=False)
+        locked = _lock(session_id, using=using)
         if locked is not None and locked.needs_adoption:
             _adopt_unstructured(locked, using=using)
 
@@ -240,7 +241,7 @@ def pop_item(
     empty loses its usage row. Rows that do not decode are dropped on the way.
     """
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using, create=False)
+        locked = _lock(session_id, using=using)
         if locked is None:
             return None, position
         if locked.deleted_at is not None:
@@ -266,7 +267,7 @@ def clear(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> Posi
     generation bumped so other session objects fall back to main.
     """
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using, create=False)
+        locked = _lock(session_id, using=using)
         if locked is None:
             return Position()
         if locked.deleted_at is not None:

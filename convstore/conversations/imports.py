@@ -185,7 +185,7 @@ def import_conversation(
     """
     session_id = conversation.session_id
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using, create=False)
+        locked = _lock(session_id, using=using)
         if locked is not None:
             if locked.needs_adoption:
                 _adopt_unstructured(locked, using=using)

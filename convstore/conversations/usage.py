@@ -93,7 +93,7 @@ def record_usage(
     fixed now, from the price in force today.
     """
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using, create=False, turns_of=position.branch_id)
+        locked = _lock(session_id, using=using, turns_of=position.branch_id)
         if locked is None:
             return None, position
         if locked.deleted_at is not None:
