@@ -102,16 +102,17 @@ def encode_item(item: Any) -> str:
         # ensure_ascii spells every non-BMP character and lone surrogate as \udXXX.
         gives_back = "\\ud" not in text and json.loads(text) == item
     except (TypeError, ValueError, RecursionError) as exc:
-        _reject_unstorable_walked(item)
+        _raise_what_cannot_be_stored(item)
         if isinstance(exc, RecursionError):
             raise InvalidItem("Item is nested too deeply to be stored") from None
         raise InvalidItem(f"Item cannot be encoded as JSON: {exc}") from exc
     if not gives_back:
-        _reject_unstorable_walked(item)
+        _raise_what_cannot_be_stored(item)
     return text
 
 
-def _reject_unstorable_walked(item: dict) -> None:
+def _raise_what_cannot_be_stored(item: dict) -> None:
+    """InvalidItem naming what in the item cannot be stored, and where; None if nothing."""
     try:
         _reject_unstorable(item, path=[], enclosing=set())
     except RecursionError:
