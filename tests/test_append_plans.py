@@ -7,6 +7,8 @@ dashboard's trigger (analytics.rollups) must find a new call's other rows
 through the message_id index too, with or without statistics.
 """
 
+import importlib
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -75,3 +77,23 @@ def test_an_agents_repeated_statements_run_prepared_and_stay_readable_in_the_que
         "INSERT INTO agent_sessions (session_id, updated_at) VALUES ('prepared', '"
     )
     assert all(isinstance(sql, str) and sql for sql in logged)
+
+
+def recorded_rows(table: str) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        return cursor.fetchone()[0]
+
+
+def test_migration_0006_gives_a_table_recorded_as_empty_its_statistics_again():
+    reanalyze = importlib.import_module("analytics.migrations.0006_reanalyze_known_empty").reanalyze
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM agent_messages")
+        cursor.execute("ANALYZE agent_messages")  # what 0003 used to do on a new database
+    conversations.append_items(session_id="grown", items=TURN * 5)
+    assert recorded_rows("agent_messages") == 0
+
+    with connection.schema_editor() as editor:
+        reanalyze(None, editor)
+
+    assert recorded_rows("agent_messages") == 20
