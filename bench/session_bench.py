@@ -28,12 +28,11 @@ import asyncio
 import os
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # Siblings in bench/, the script's own folder.
@@ -44,8 +43,8 @@ from bench_databases import (
     server_version,
     setup_django,
 )
+from session_report import Result, table, targets
 from session_stores import (
-    OURS,
     Implementation,
     close_session,
     postgres_implementations,
@@ -146,18 +145,6 @@ class Plan:
 
 async def nothing() -> None:
     return None
-
-
-@dataclass(eq=False)  # keyed by identity in run_interleaved
-class Result:
-    workload: str
-    unit: str
-    operations: int
-    seconds: dict[str, list[float]] = field(default_factory=dict)
-
-    def median(self, name: str) -> float | None:
-        runs = self.seconds.get(name)
-        return statistics.median(runs) if runs else None
 
 
 def timed_calls(call: Callable[[], Awaitable[object]], count: int) -> Step:
@@ -372,46 +359,6 @@ async def measure(
     return by_kind
 
 
-# --- output ------------------------------------------------------------------
-
-
-def table(engine: str, by_kind: dict[str, list[Result]], names: list[str]) -> list[str]:
-    header = f"{'workload':<36} {'implementation':<24} {'median':>10} {'per call':>10}  ours vs it"
-    lines = [f"== {engine} ==", header, "-" * len(header)]
-    for result in (result for results in by_kind.values() for result in results):
-        ours = result.median(OURS)
-        for name in names:
-            median = result.median(name)
-            if median is None:
-                continue
-            ratio = "" if name == OURS else f"{median / ours:.2f}x"
-            lines.append(
-                f"{result.workload:<36} {name:<24} {median * 1000:>8.1f}ms"
-                f" {median / result.operations * 1000:>8.3f}ms  {ratio}"
-            )
-    return lines
-
-
-def targets(engine: str, by_kind: dict[str, list[Result]], rival: str, sizes: Sizes) -> list[str]:
-    """The issue's targets, for the workloads that ran."""
-    lines = []
-    if "append" in by_kind:
-        append = by_kind["append"][0]
-        speed = append.median(rival) / append.median(OURS)
-        lines.append(
-            f"target {engine}: append vs {rival} {speed:.2f}x (>= 1.0x): "
-            + ("met" if speed >= 1.0 else "MISSED")
-        )
-    if "limits" in by_kind:
-        limit_small, limit_large = by_kind["limits"]
-        growth = limit_large.median(OURS) / limit_small.median(OURS)
-        lines.append(
-            f"target {engine}: get_items(limit=20) at {sizes.large:,} / at {sizes.small:,}"
-            f" = {growth:.2f}x (<= 1.5x): " + ("met" if growth <= 1.5 else "MISSED")
-        )
-    return lines
-
-
 # --- setup -------------------------------------------------------------------
 
 
@@ -425,7 +372,7 @@ async def bench_sqlite(
     title = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous={synchronous})"
     return [
         *table(title, results, names),
-        *targets("SQLite", results, "AdvancedSQLiteSession", sizes),
+        *targets("SQLite", results, "AdvancedSQLiteSession", sizes.small, sizes.large),
     ]
 
 
@@ -447,7 +394,7 @@ async def bench_postgres(admin_url: str, sizes: Sizes, kinds: list[str]) -> list
     names = [implementation.name for implementation in implementations]
     return [
         *table(f"PostgreSQL {server_version(admin_url)}", results, names),
-        *targets("PostgreSQL", results, "SQLAlchemySession", sizes),
+        *targets("PostgreSQL", results, "SQLAlchemySession", sizes.small, sizes.large),
     ]
 
 
