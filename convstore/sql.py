@@ -49,24 +49,23 @@ def _qmark_query(query: str) -> str:
 
 
 def cursor(using: str):
-    """A cursor for fixed statements; on PostgreSQL one that binds server-side."""
+    """A cursor for fixed statements, opened as Django's connection.cursor() opens one."""
     connection = connections[using]
     if connection.vendor not in ("postgresql", "sqlite"):
         return connection.cursor()
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        if connection.vendor == "sqlite":
+            raw_cursor = connection.connection.cursor(factory=_QmarkOnceCursor)
+        else:
+            raw_cursor = ServerBindingCursor(connection.connection)
+    if not connection.queries_logged:
+        return connection.make_cursor(raw_cursor)
     if connection.vendor == "sqlite":
-        return _wrapped(connection, connection.connection.cursor(factory=_QmarkOnceCursor))
-    binding = ServerBindingCursor(connection.connection)
-    if connection.queries_logged:
-        return _LoggedCursor(binding, connection)
-    return connection.make_cursor(binding)
-
-
-def _wrapped(connection, raw_cursor):
-    if connection.queries_logged:
         return connection.make_debug_cursor(raw_cursor)
-    return connection.make_cursor(raw_cursor)
+    return _LoggedCursor(raw_cursor, connection)
 
 
 def fetch(sql: str, params: list, *, using: str) -> list[tuple]:
