@@ -65,16 +65,8 @@ class AgentSessionAdmin(BigTableAdmin):
         "deleted_by",
         "lists",
     )
-    readonly_fields = (
-        "session_id",
-        "created_at",
-        "updated_at",
-        "active_branch_id",
-        "clear_generation",
-        "deleted_at",
-        "deleted_by",
-        "lists",
-    )
+    # Only the title is edited here; every other change is a conversations write.
+    readonly_fields = tuple(name for name in fields if name != "title")
     actions = ("move_to_trash", "restore", "recompute_structure", "export_sqlite", "purge")
     formfield_overrides = {models.TextField: {"widget": forms.TextInput(attrs={"size": 80})}}
     change_form_template = "admin/convstore/agentsession/change_form.html"

@@ -16,7 +16,7 @@ from django.db.models import (
 )
 
 from .. import items as sdk_items
-from ..models import MAIN_BRANCH, Branch, MessageStructure, TurnUsage
+from ..models import MAIN_BRANCH, SDK_COLUMNS, Branch, MessageStructure, TurnUsage
 from ..sql import fetch
 
 
@@ -280,14 +280,8 @@ def session_usage(
     return {key: value or 0 for key, value in totals.items()}
 
 
-USAGE_FIELDS = (
-    "requests",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "input_tokens_details",
-    "output_tokens_details",
-)
+# A usage row's figures: the SDK's columns after the turn, up to created_at.
+USAGE_FIELDS = SDK_COLUMNS["turn_usage"][4:-1]
 
 
 def turn_usage(
