@@ -89,6 +89,10 @@ def tool_name(item: Any) -> str | None:
     return None
 
 
+# json.dumps(item, allow_nan=False) builds an encoder on every call.
+_STRICT_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def encode_item(item: Any) -> str:
     """The item as the SDK stores it (json.dumps), or InvalidItem saying why not.
 
@@ -98,7 +102,7 @@ def encode_item(item: Any) -> str:
     if not isinstance(item, dict):
         raise InvalidItem(f"Session items must be dicts, not {type(item).__name__}")
     try:
-        text = json.dumps(item, allow_nan=False)
+        text = _STRICT_ENCODER.encode(item)
         # ensure_ascii spells every non-BMP character and lone surrogate as \udXXX.
         gives_back = "\\ud" not in text and json.loads(text) == item
     except (TypeError, ValueError, RecursionError) as exc:

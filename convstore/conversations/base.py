@@ -1,5 +1,6 @@
 """Locking, positions, errors and the audit entry every write shares."""
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,6 @@ from ..models import (
     AuditEntry,
 )
 from ..queries.sessions import STATE_COLUMNS, STATE_SQL, state_from_row, state_params
-from ..sql import cursor as fixed_sql_cursor
 from ..sql import fetch
 
 
@@ -87,27 +87,32 @@ _ROWS_PER_INSERT = 500
 
 
 def _insert_rows(
-    table: str, columns: tuple[str, ...], rows: list[tuple], *, using: str, returning: str = ""
+    cursor, table: str, columns: tuple[str, ...], rows: list[tuple], *, returning: str = ""
 ) -> list:
-    """Multi-row INSERTs; with `returning`, that column's values in the rows' order.
+    """Multi-row INSERTs on the cursor; with `returning`, that column's values in the rows' order.
 
     Returned ids are sorted rather than trusted in RETURNING's order (which
     SQLite leaves unspecified): both databases number one statement's rows in
     VALUES order.
     """
     returned: list = []
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    with fixed_sql_cursor(using) as cursor:
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            batch = rows[start : start + _ROWS_PER_INSERT]
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-            sql += ", ".join([placeholders] * len(batch))
-            if returning:
-                sql += f" RETURNING {returning}"
-            cursor.execute(sql, [value for row in batch for value in row])
-            if returning:
-                returned += sorted(row[0] for row in cursor.fetchall())
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        batch = rows[start : start + _ROWS_PER_INSERT]
+        cursor.execute(
+            _insert_sql(table, columns, len(batch), returning),
+            [value for row in batch for value in row],
+        )
+        if returning:
+            returned += sorted(row[0] for row in cursor.fetchall())
     return returned
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(table: str, columns: tuple[str, ...], row_count: int, returning: str) -> str:
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    sql += ", ".join([placeholders] * row_count)
+    return sql + f" RETURNING {returning}" if returning else sql
 
 
 def _hold_row_lock(session_id: str, *, using: str) -> bool:
@@ -125,20 +130,19 @@ def _hold_row_lock(session_id: str, *, using: str) -> bool:
     return bool(fetch(_LOCK_ROW_SQL, [session_id], using=using))
 
 
-def _upsert_and_read_state(session_id: str, turns_of: str, *, using: str) -> dict:
+def _upsert_and_read_state(cursor, session_id: str, turns_of: str, *, using: str) -> dict:
     """Create the conversation or set its updated_at to now, locking its row; its state."""
     connection = connections[using]
     # Stored as the ORM stores timezone.now().
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with fixed_sql_cursor(using) as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(_UPSERT_RETURNING_STATE_SQL, [session_id, now, turns_of, turns_of])
-            return state_from_row(cursor.fetchone())
-        # PostgreSQL: the state comes from a statement that starts once the
-        # upsert holds the lock (see _hold_row_lock).
-        cursor.execute(_UPSERT_SQL, [session_id, now])
-        cursor.execute(STATE_SQL, state_params(session_id, turns_of))
+    if connection.vendor == "sqlite":
+        cursor.execute(_UPSERT_RETURNING_STATE_SQL, [session_id, now, turns_of, turns_of])
         return state_from_row(cursor.fetchone())
+    # PostgreSQL: the state comes from a statement that starts once the
+    # upsert holds the lock (see _hold_row_lock).
+    cursor.execute(_UPSERT_SQL, [session_id, now])
+    cursor.execute(STATE_SQL, state_params(session_id, turns_of))
+    return state_from_row(cursor.fetchone())
 
 
 def _locked(session_id: str, turns_of: str, state: dict) -> _Locked:
@@ -165,9 +169,10 @@ def _lock(session_id: str, *, using: str, turns_of: str = MAIN_BRANCH) -> _Locke
     return _locked(session_id, turns_of, state) if state is not None else None
 
 
-def _lock_touching(session_id: str, *, using: str, turns_of: str) -> _Locked:
+def _lock_touching(cursor, session_id: str, *, using: str, turns_of: str) -> _Locked:
     """Lock the conversation row for an append, creating the conversation if needed."""
-    return _locked(session_id, turns_of, _upsert_and_read_state(session_id, turns_of, using=using))
+    state = _upsert_and_read_state(cursor, session_id, turns_of, using=using)
+    return _locked(session_id, turns_of, state)
 
 
 def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) -> _Locked:

@@ -15,7 +15,7 @@ from ..models import (
     TurnUsage,
 )
 from ..sql import cursor as fixed_sql_cursor
-from ..sql import fetch
+from ..sql import write_transaction
 from .base import (
     _BRANCH_TURNS_SQL,
     _ROWS_PER_INSERT,
@@ -31,13 +31,15 @@ from .base import (
 )
 
 
-def _lock_for_agent(session_id: str, position: Position, *, using: str) -> tuple[_Locked, str]:
+def _lock_for_agent(
+    cursor, session_id: str, position: Position, *, using: str
+) -> tuple[_Locked, str]:
     """Lock (creating) for an agent-side write; returns the row and the branch to write."""
-    locked = _lock_touching(session_id, using=using, turns_of=position.branch_id)
+    locked = _lock_touching(cursor, session_id, using=using, turns_of=position.branch_id)
     if locked.deleted_at is not None:
         raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
     if locked.needs_adoption:
-        _adopt_unstructured(locked, using=using)
+        _adopt_unstructured_on(cursor, locked)
     branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
     return locked, branch_id
 
@@ -45,20 +47,21 @@ def _lock_for_agent(session_id: str, position: Position, *, using: str) -> tuple
 # --- appending ---------------------------------------------------------------
 
 
-def _branch_turns(session_id: str, branch_id: str, *, using: str) -> tuple[int, int]:
+def _branch_turns(cursor, session_id: str, branch_id: str) -> tuple[int, int]:
     """(user turn, branch turn) the branch is at: its newest row's (their MAX)."""
-    newest = fetch(_BRANCH_TURNS_SQL, [session_id, branch_id], using=using)
-    turn, branch_turn = newest[0] if newest else (0, 0)
+    cursor.execute(_BRANCH_TURNS_SQL, [session_id, branch_id])
+    newest = cursor.fetchone()
+    turn, branch_turn = newest if newest else (0, 0)
     return turn or 0, branch_turn or 0
 
 
-def _place(locked: _Locked, branch_id: str, decoded: list, *, using: str) -> list[tuple]:
+def _place(cursor, locked: _Locked, branch_id: str, decoded: list) -> list[tuple]:
     """Where each new item goes at the end of the branch: its structure row after
     session_id and message_id (branch, type, sequence, turn, branch turn, tool)."""
     if branch_id == locked.turns_branch:
         turn, branch_turn = locked.turns
     else:
-        turn, branch_turn = _branch_turns(locked.session_id, branch_id, using=using)
+        turn, branch_turn = _branch_turns(cursor, locked.session_id, branch_id)
     placed = []
     for offset, item in enumerate(decoded, start=1):
         if sdk_items.is_user_message(item):
@@ -78,28 +81,30 @@ def _place(locked: _Locked, branch_id: str, decoded: list, *, using: str) -> lis
     return placed
 
 
-def _insert(locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str):
+def _insert(
+    cursor, locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str
+):
     """Insert messages and their structure rows at the end of a branch.
 
     created_at is left to the columns' database default (Now()), as bulk_create does.
     """
     session_id = locked.session_id
-    placed = _place(locked, branch_id, decoded, using=using)
+    placed = _place(cursor, locked, branch_id, decoded)
     if connections[using].vendor == "postgresql":
-        _insert_together(session_id, encoded, placed, using=using)
+        _insert_together(cursor, session_id, encoded, placed)
         return
     message_ids = _insert_rows(
+        cursor,
         "agent_messages",
         ("session_id", "message_data"),
         [(session_id, data) for data in encoded],
-        using=using,
         returning="id",
     )
     rows = [
         (session_id, message_id, *place)
         for message_id, place in zip(message_ids, placed, strict=True)
     ]
-    _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
+    _insert_rows(cursor, "message_structure", _STRUCTURE_COLUMNS, rows)
 
 
 # PostgreSQL: the messages and their structure rows in one statement, one round
@@ -122,40 +127,48 @@ _INSERT_TOGETHER_SQL = """
 _PLACED_ROW = "(%s::integer, %s, %s, %s::integer, %s::integer, %s::integer, %s)"
 
 
-def _insert_together(session_id: str, encoded: list[str], placed: list[tuple], *, using: str):
-    with fixed_sql_cursor(using) as cursor:
-        for start in range(0, len(encoded), _ROWS_PER_INSERT):
-            messages = encoded[start : start + _ROWS_PER_INSERT]
-            places = placed[start : start + _ROWS_PER_INSERT]
-            sql = _INSERT_TOGETHER_SQL.format(
-                messages=", ".join(["(%s, %s)"] * len(messages)),
-                structure_columns=", ".join(_STRUCTURE_COLUMNS),
-                placed_columns=", ".join(_PLACED_COLUMNS),
-                placed=", ".join([_PLACED_ROW] * len(places)),
-            )
-            params = [value for data in messages for value in (session_id, data)]
-            params.append(session_id)
-            for position, place in enumerate(places, start=1):
-                params += (position, *place)
-            cursor.execute(sql, params)
+def _insert_together(cursor, session_id: str, encoded: list[str], placed: list[tuple]):
+    for start in range(0, len(encoded), _ROWS_PER_INSERT):
+        messages = encoded[start : start + _ROWS_PER_INSERT]
+        places = placed[start : start + _ROWS_PER_INSERT]
+        sql = _INSERT_TOGETHER_SQL.format(
+            messages=", ".join(["(%s, %s)"] * len(messages)),
+            structure_columns=", ".join(_STRUCTURE_COLUMNS),
+            placed_columns=", ".join(_PLACED_COLUMNS),
+            placed=", ".join([_PLACED_ROW] * len(places)),
+        )
+        params = [value for data in messages for value in (session_id, data)]
+        params.append(session_id)
+        for position, place in enumerate(places, start=1):
+            params += (position, *place)
+        cursor.execute(sql, params)
+
+
+# Messages an SDK writer added without structure rows, oldest first.
+_UNSTRUCTURED_SQL = """
+    SELECT m.id, m.message_data FROM agent_messages m
+    WHERE m.session_id = %s
+    AND NOT EXISTS (SELECT 1 FROM message_structure u WHERE u.message_id = m.id)
+    ORDER BY m.id
+"""
 
 
 def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
     """Give messages written without structure rows their place at the end of main."""
-    unstructured = list(
-        AgentMessage.objects.using(using)
-        .filter(session_id=locked.session_id)
-        .exclude(Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk"))))
-        .order_by("id")
-        .values_list("id", "message_data")
-    )
+    with fixed_sql_cursor(using) as cursor:
+        _adopt_unstructured_on(cursor, locked)
+
+
+def _adopt_unstructured_on(cursor, locked: _Locked) -> None:
+    cursor.execute(_UNSTRUCTURED_SQL, [locked.session_id])
+    unstructured = cursor.fetchall()
     decoded = [sdk_items.decode_item(data) for _id, data in unstructured]
-    placed = _place(locked, MAIN_BRANCH, decoded, using=using)
+    placed = _place(cursor, locked, MAIN_BRANCH, decoded)
     rows = [
         (locked.session_id, message_id, *place)
         for (message_id, _data), place in zip(unstructured, placed, strict=True)
     ]
-    _insert_rows("message_structure", _STRUCTURE_COLUMNS, rows, using=using)
+    _insert_rows(cursor, "message_structure", _STRUCTURE_COLUMNS, rows)
     locked.needs_adoption = False
 
 
@@ -176,9 +189,9 @@ def append_items(
     encoded = [sdk_items.encode_item(item) for item in items]
     if not encoded:
         return position
-    with transaction.atomic(using=using):
-        locked, branch_id = _lock_for_agent(session_id, position, using=using)
-        _insert(locked, branch_id, encoded, list(items), using=using)
+    with write_transaction(using) as cursor:
+        locked, branch_id = _lock_for_agent(cursor, session_id, position, using=using)
+        _insert(cursor, locked, branch_id, encoded, list(items), using=using)
     return Position(branch_id, locked.generation)
 
 
