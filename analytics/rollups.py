@@ -318,6 +318,18 @@ SQLITE_DAY = "date(created_at)"
 SQLITE_FIRST_DAY = "date(first_at)"
 
 
+def _sqlite_is_tool_call(message_type: str) -> str:
+    """Whether message_type names a tool call, for a row trigger.
+
+    Comparisons rather than IN: SQLite builds an IN list's lookup table anew
+    each time a row trigger runs, which made the two insert triggers cost an
+    append more than its own message_structure insert (measured on a 4-row
+    insert with one tool call: 132 µs with IN, 87 µs with comparisons, 66 µs
+    with no trigger).
+    """
+    return "(" + " OR ".join(f"{message_type} = '{kind}'" for kind in TOOL_CALL_TYPES) + ")"
+
+
 def _sqlite_refresh(session: str) -> str:
     select = _tools_select(SQLITE_FIRST_DAY, f"session_id = {session}")
     return (
@@ -342,7 +354,7 @@ _SQLITE_SHARED_MESSAGE = (
 SQLITE_NEW_CALL_TRIGGER = "analytics_tools_insert_call"
 _SQLITE_NEW_CALL = f"""
     CREATE TRIGGER {SQLITE_NEW_CALL_TRIGGER} AFTER INSERT ON message_structure
-    WHEN NEW.message_type IN ({TOOL_TYPES_SQL}) AND NOT {_SQLITE_SHARED_MESSAGE}
+    WHEN {_sqlite_is_tool_call("NEW.message_type")} AND NOT {_SQLITE_SHARED_MESSAGE}
     BEGIN
     INSERT INTO analytics_tool_day (session_id, day, tool_name, calls)
     VALUES (NEW.session_id, date(NEW.created_at), COALESCE(NEW.tool_name, NEW.message_type), 1)
@@ -363,13 +375,14 @@ def _sqlite_call_group(extra: str = "", condition: str = "") -> str:
     return (
         "SELECT NEW.session_id, date(MIN(o.created_at)),"
         f" MIN(COALESCE(o.tool_name, o.message_type)){extra} FROM message_structure o"
-        f" WHERE o.message_id = NEW.message_id AND o.message_type IN ({TOOL_TYPES_SQL}){condition}"
+        f" WHERE o.message_id = NEW.message_id AND {_sqlite_is_tool_call('o.message_type')}"
+        f"{condition}"
     )
 
 
 _SQLITE_COPY = f"""
     CREATE TRIGGER {SQLITE_COPY_TRIGGER} AFTER INSERT ON message_structure
-    WHEN NEW.message_type IN ({TOOL_TYPES_SQL}) AND {_SQLITE_SHARED_MESSAGE}
+    WHEN {_sqlite_is_tool_call("NEW.message_type")} AND {_SQLITE_SHARED_MESSAGE}
     BEGIN
     UPDATE analytics_tool_day SET calls = calls - 1
     WHERE (session_id, day, tool_name) = ({_sqlite_call_group(condition=" AND o.id <> NEW.id")});
@@ -396,7 +409,6 @@ def _sqlite_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -
 
 def _sqlite_install() -> list[str]:
     statements = []
-    tool_row = "{row}.message_type IN (" + TOOL_TYPES_SQL + ")"
     for name, table, event, transitions, refresh, only_tools in PG_TRIGGERS:
         if name == SQLITE_COPY_TRIGGER:
             continue
@@ -409,7 +421,8 @@ def _sqlite_install() -> list[str]:
         rows = ["OLD" if t == "old_rows" else "NEW" for t in transitions]
         when = ""
         if only_tools:
-            when = "WHEN (" + " OR ".join(tool_row.format(row=row) for row in rows) + ")"
+            tool_rows = [_sqlite_is_tool_call(f"{row}.message_type") for row in rows]
+            when = "WHEN (" + " OR ".join(tool_rows) + ")"
         body = "\n".join(_sqlite_refresh(f"{row}.session_id") for row in rows)
         statements += [
             f"DROP TRIGGER IF EXISTS {name}",
@@ -433,12 +446,17 @@ def _sqlite_uninstall() -> list[str]:
 
 def install(*, using: str = DEFAULT_DB_ALIAS) -> None:
     """Create the triggers (idempotent) and fill the rollups from the rows already there."""
+    replace_triggers(using=using)
+    rebuild(using=using)
+
+
+def replace_triggers(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Give the triggers their current bodies; the rollups they keep stay as they are."""
     connection = connections[using]
     statements = _pg_install() if connection.vendor == "postgresql" else _sqlite_install()
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
-    rebuild(using=using)
 
 
 def uninstall(*, using: str = DEFAULT_DB_ALIAS) -> None:
