@@ -2,7 +2,8 @@
 
 Those statements are written out once, not built with the ORM: building them
 on every call took longer than running them. They still go through Django's
-cursor wrapper, so query logging and execute wrappers see them.
+cursor wrapper, so query logging and execute wrappers see them; the one
+exception, an append on SQLite when nothing is watching, is write_transaction's.
 
 On PostgreSQL they run on a cursor that binds parameters server-side, which
 lets psycopg prepare a statement once a connection has run it
