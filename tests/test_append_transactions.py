@@ -36,7 +36,7 @@ def stored_items(session_id: str) -> list[str]:
     return [row.message.message_data for row in rows.select_related("message")]
 
 
-def test_an_append_outside_any_transaction_skips_djangos_layers_on_sqlite():
+def test_outside_any_transaction_sqlite_takes_the_path_past_djangos_layers():
     # The other tests here are about that path on SQLite: it must be the one taken.
     connection.ensure_connection()
     assert sql._runs_unobserved(connection) == (connection.vendor == "sqlite")
