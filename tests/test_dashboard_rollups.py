@@ -30,16 +30,7 @@ def usage_from_rows() -> dict:
         view = queries.usage_view(row)
         key = (row["session_id"], utc_day(row["created_at"]), row["model_name"] or "")
         figures = sums[key]
-        for index, name in enumerate(
-            (
-                "requests",
-                "input_tokens",
-                "cached_tokens",
-                "output_tokens",
-                "reasoning_tokens",
-                "total_tokens",
-            )
-        ):
+        for index, name in enumerate(queries.USAGE_COUNTS):
             figures[index] += view[name]
         figures[6] += 1
         figures[7] += view["cost"] is None

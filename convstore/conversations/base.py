@@ -62,13 +62,6 @@ class _Locked:
 # SDK's, fixed by design. The conversation's state: queries.conversation_state.
 _LOCK_ROW_SQL = "SELECT 1 FROM agent_sessions WHERE session_id = %s FOR UPDATE"
 
-# A branch's current turn numbers (see queries.conversation_state).
-_BRANCH_TURNS_SQL = """
-    SELECT user_turn_number, branch_turn_number FROM message_structure
-    WHERE session_id = %s AND branch_id = %s
-    ORDER BY sequence_number DESC LIMIT 1
-"""
-
 # An append creates the conversation or sets its updated_at, which locks its row.
 _UPSERT_SQL = (
     "INSERT INTO agent_sessions (session_id, updated_at) VALUES (%s, %s)"

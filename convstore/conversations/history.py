@@ -17,7 +17,6 @@ from ..models import (
 from ..sql import cursor as fixed_sql_cursor
 from ..sql import write_transaction
 from .base import (
-    _BRANCH_TURNS_SQL,
     _ROWS_PER_INSERT,
     _STRUCTURE_COLUMNS,
     ON_MAIN,
@@ -45,6 +44,14 @@ def _lock_for_agent(
 
 
 # --- appending ---------------------------------------------------------------
+
+
+# A branch's current turn numbers (see queries.conversation_state).
+_BRANCH_TURNS_SQL = """
+    SELECT user_turn_number, branch_turn_number FROM message_structure
+    WHERE session_id = %s AND branch_id = %s
+    ORDER BY sequence_number DESC LIMIT 1
+"""
 
 
 def _branch_turns(cursor, session_id: str, branch_id: str) -> tuple[int, int]:
