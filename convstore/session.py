@@ -9,6 +9,7 @@ this class only keeps the object's own position (its branch) and bridges async
 callers to the ORM.
 """
 
+import asyncio
 import functools
 import logging
 from typing import Any
@@ -43,6 +44,38 @@ def _in_thread(function):
         return await _run_sync(functools.partial(function, *args, **kwargs))
 
     return run
+
+
+async def _settled(awaitable):
+    """awaitable's result, awaited to its end even when the caller is cancelled meanwhile.
+
+    The cancellation is raised once the write has finished, as the SDK's
+    sessions raise it: without this, asgiref drops a write still queued for the
+    thread and leaves a running one unobserved, so a run cancelled while it
+    saves its items (a timeout, a client gone) could lose them.
+    """
+    task = asyncio.ensure_future(awaitable)
+    cancellation = None
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError as error:
+            cancellation = cancellation or error
+    if cancellation is None:
+        return task.result()
+    if not task.cancelled():
+        task.exception()  # retrieved: the caller hears of the cancellation instead
+    raise cancellation
+
+
+def _write_in_thread(function):
+    """As _in_thread, for a write: settled before a cancellation reaches the caller."""
+    run = _in_thread(function)
+
+    async def settle(*args, **kwargs):
+        return await _settled(run(*args, **kwargs))
+
+    return settle
 
 
 def run_model_name(result: Any) -> str | None:
@@ -159,7 +192,7 @@ class DjangoSession:
                 session_id=self.session_id, items=items, position=self._start(), using=self.using
             )
 
-        await _in_thread(write)()
+        await _write_in_thread(write)()
 
     async def pop_item(self) -> dict | None:
         """Remove and return the newest item of this object's branch (None if empty)."""
@@ -170,7 +203,7 @@ class DjangoSession:
             )
             return item
 
-        return await _in_thread(write)()
+        return await _write_in_thread(write)()
 
     async def clear_session(self) -> None:
         """Delete every item, branch and usage row of the conversation."""
@@ -178,7 +211,7 @@ class DjangoSession:
         def write():
             self._position = conversations.clear(session_id=self.session_id, using=self.using)
 
-        await _in_thread(write)()
+        await _write_in_thread(write)()
 
     # --- usage ---------------------------------------------------------------
 
@@ -205,7 +238,7 @@ class DjangoSession:
             )
 
         try:
-            await _in_thread(write)()
+            await _write_in_thread(write)()
         except Exception:
             logger.exception("Failed to store session usage for %s", self.session_id)
 
@@ -304,7 +337,7 @@ class DjangoSession:
                 ) from None
             return name
 
-        return await _in_thread(write)()
+        return await _write_in_thread(write)()
 
     async def create_branch_from_content(
         self, search_term: str, branch_name: str | None = None
@@ -324,7 +357,7 @@ class DjangoSession:
                 session_id=self.session_id, branch_id=branch_id, using=self.using
             )
 
-        await _in_thread(check)()
+        await _write_in_thread(check)()
 
     async def delete_branch(self, branch_id: str, force: bool = False) -> None:
         """Delete a branch; its name stays reserved. force allows this object's own branch."""
@@ -352,7 +385,7 @@ class DjangoSession:
                     f"Branch '{branch_id}' does not exist"
                 ) from None
 
-        await _in_thread(write)()
+        await _write_in_thread(write)()
 
     async def list_branches(self) -> list[dict[str, Any]]:
         """Every branch: branch_id, message_count, user_turns, is_current, created_at."""
@@ -366,8 +399,8 @@ class DjangoSession:
 
     async def soft_delete(self) -> None:
         """Move the conversation to the trash, keeping every row."""
-        await _in_thread(conversations.trash)(session_id=self.session_id, using=self.using)
+        await _write_in_thread(conversations.trash)(session_id=self.session_id, using=self.using)
 
     async def restore(self) -> None:
         """Bring the conversation back from the trash exactly as it was."""
-        await _in_thread(conversations.restore)(session_id=self.session_id, using=self.using)
+        await _write_in_thread(conversations.restore)(session_id=self.session_id, using=self.using)
