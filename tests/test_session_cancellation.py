@@ -66,7 +66,10 @@ WRITES = {
     "delete_branch": (lambda session: session.delete_branch("retry"), branches, ["main"]),
     "switch_to_branch": (lambda session: session.switch_to_branch("retry"), branch_of, "retry"),
     "soft_delete": (lambda session: session.soft_delete(), in_trash, True),
+    "restore": (lambda session: session.restore(), in_trash, False),
 }
+# What a write needs done first, uncancelled.
+BEFORE = {"restore": lambda session: session.soft_delete()}
 
 
 async def conversation_with_a_branch() -> DjangoSession:
@@ -101,6 +104,8 @@ def test_a_write_queued_behind_other_work_lands_before_the_cancellation(name) ->
 
     async def scenario():
         session = await conversation_with_a_branch()
+        if name in BEFORE:
+            await BEFORE[name](session)
         # Other work holds Django's thread for sync code, as another request's could.
         busy = asyncio.ensure_future(sync_to_async(go_on.wait, thread_sensitive=True)(10))
         await asyncio.sleep(0.05)
