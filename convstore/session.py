@@ -121,10 +121,22 @@ class DjangoSession:
         )
         self.using = using or DEFAULT_DB_ALIAS
         self._position: Position | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         branch = self._position.branch_id if self._position else "(not loaded)"
         return f"<DjangoSession {self.session_id!r} on {branch!r}>"
+
+    def close(self) -> None:
+        """Refuse every later call on this object, as the SDK's close() does.
+
+        Django's database connections stay open: Django opens and closes them.
+        """
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("DjangoSession is closed")
 
     # --- position ------------------------------------------------------------
 
@@ -173,6 +185,7 @@ class DjangoSession:
 
     async def get_items(self, limit: int | None = None, branch_id: str | None = None) -> list:
         """Items of this object's branch (or branch_id), oldest first; the newest `limit`."""
+        self._check_open()
         effective_limit = resolve_session_limit(limit, self.session_settings)
 
         def read():
@@ -184,6 +197,7 @@ class DjangoSession:
 
     async def add_items(self, items: list) -> None:
         """Append items to this object's branch, in one transaction."""
+        self._check_open()
         if not items:
             return
 
@@ -196,6 +210,7 @@ class DjangoSession:
 
     async def pop_item(self) -> dict | None:
         """Remove and return the newest item of this object's branch (None if empty)."""
+        self._check_open()
 
         def write():
             item, self._position = conversations.pop_item(
@@ -207,6 +222,7 @@ class DjangoSession:
 
     async def clear_session(self) -> None:
         """Delete every item, branch and usage row of the conversation."""
+        self._check_open()
 
         def write():
             self._position = conversations.clear(session_id=self.session_id, using=self.using)
@@ -238,12 +254,14 @@ class DjangoSession:
             )
 
         try:
+            self._check_open()
             await _write_in_thread(write)()
         except Exception:
             logger.exception("Failed to store session usage for %s", self.session_id)
 
     async def get_session_usage(self, branch_id: str | None = None) -> dict[str, int] | None:
         """Usage summed over branch_id, or over every branch; None when none is recorded."""
+        self._check_open()
 
         def read():
             self._observe()
@@ -255,6 +273,7 @@ class DjangoSession:
         self, user_turn_number: int | None = None, branch_id: str | None = None
     ) -> list[dict[str, Any]] | dict[str, Any]:
         """Usage of one turn (a dict, {} if none) or of every turn of the branch (a list)."""
+        self._check_open()
 
         def read():
             return queries.turn_usage(
@@ -267,6 +286,7 @@ class DjangoSession:
 
     async def get_conversation_turns(self, branch_id: str | None = None) -> list[dict[str, Any]]:
         """The branch's user turns: turn, content (first 100 chars), full_content, timestamp."""
+        self._check_open()
 
         def read():
             return queries.conversation_turns(
@@ -279,6 +299,7 @@ class DjangoSession:
         self, search_term: str, branch_id: str | None = None
     ) -> list[dict[str, Any]]:
         """User turns containing search_term (case-insensitive for ASCII letters)."""
+        self._check_open()
 
         def read():
             return queries.find_turns(
@@ -291,6 +312,7 @@ class DjangoSession:
         self, branch_id: str | None = None
     ) -> dict[int, list[dict[str, str | None]]]:
         """{turn: [{"type": ..., "tool_name": ...}, ...]} for the branch."""
+        self._check_open()
 
         def read():
             return queries.conversation_by_turns(
@@ -301,6 +323,7 @@ class DjangoSession:
 
     async def get_tool_usage(self, branch_id: str | None = None) -> list[tuple[str, int, int]]:
         """[(tool_name, calls, turn), ...] for the branch."""
+        self._check_open()
 
         def read():
             return queries.tool_usage(
@@ -319,6 +342,7 @@ class DjangoSession:
         Raises ValueError when the turn holds no user message or the name is
         blank or was used before in this conversation.
         """
+        self._check_open()
 
         def write():
             self._read_branch(None)
@@ -350,6 +374,7 @@ class DjangoSession:
 
     async def switch_to_branch(self, branch_id: str) -> None:
         """Move this object to another branch (ValueError if there is no such branch)."""
+        self._check_open()
 
         def check():
             self._observe()
@@ -361,10 +386,13 @@ class DjangoSession:
 
     async def delete_branch(self, branch_id: str, force: bool = False) -> None:
         """Delete a branch; its name stays reserved. force allows this object's own branch."""
+        protected = not branch_id or not branch_id.strip() or branch_id == MAIN_BRANCH
+        if not protected:
+            # After the check that refuses main or a blank name, as in the SDK.
+            self._check_open()
 
         def write():
             current = self._read_branch(None)
-            protected = not branch_id or not branch_id.strip() or branch_id == MAIN_BRANCH
             if not protected and branch_id == current:
                 if not force:
                     raise ValueError(
@@ -389,6 +417,7 @@ class DjangoSession:
 
     async def list_branches(self) -> list[dict[str, Any]]:
         """Every branch: branch_id, message_count, user_turns, is_current, created_at."""
+        self._check_open()
 
         def read():
             return queries.branches(self.session_id, self._read_branch(None), using=self.using)
@@ -399,8 +428,10 @@ class DjangoSession:
 
     async def soft_delete(self) -> None:
         """Move the conversation to the trash, keeping every row."""
+        self._check_open()
         await _write_in_thread(conversations.trash)(session_id=self.session_id, using=self.using)
 
     async def restore(self) -> None:
         """Bring the conversation back from the trash exactly as it was."""
+        self._check_open()
         await _write_in_thread(conversations.restore)(session_id=self.session_id, using=self.using)

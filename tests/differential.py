@@ -14,6 +14,7 @@ from convstore.session import DjangoSession
 
 SDK_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 GENERATED_BRANCH = re.compile(r"(branch_from_turn_\d+)_\d{10}")
+CLASS_NAME = re.compile(r"^(SQLiteSession|DjangoSession)\b")
 
 Opener = Callable[..., Any]
 Scenario = Callable[[Opener, "Probe"], Awaitable[None]]
@@ -41,7 +42,7 @@ def _normalise_field(key: Any, value: Any) -> Any:
 
 
 class Probe:
-    """Records what each call returns, or the ValueError it raises, in order."""
+    """Records what each call returns, or the ValueError or RuntimeError it raises, in order."""
 
     def __init__(self) -> None:
         self.record: list[tuple] = []
@@ -51,6 +52,11 @@ class Probe:
             result = await awaitable
         except ValueError as exc:
             self.record.append((label, "raises ValueError", normalise(str(exc))))
+            return None
+        except RuntimeError as exc:
+            # A closed session names its own class.
+            message = CLASS_NAME.sub("<session class>", str(exc))
+            self.record.append((label, "raises RuntimeError", message))
             return None
         self.record.append((label, normalise(result)))
         return result

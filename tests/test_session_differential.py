@@ -422,6 +422,38 @@ async def creating_branches_that_cannot_be_made(open_session, probe) -> None:
     await probe.everything("unchanged", session)
 
 
+async def calls_after_close(open_session, probe) -> None:
+    session = open_session()
+    await session.add_items(THREE_TURNS)
+    await session.create_branch_from_turn(2, "retry")
+    await session.switch_to_branch("main")
+    session.close()
+    session.close()
+    calls = {
+        "add nothing": lambda: session.add_items([]),
+        "add": lambda: session.add_items([user("late")]),
+        "pop": session.pop_item,
+        "clear": session.clear_session,
+        "store usage": lambda: session.store_run_usage(run_result(1, 7, 3)),
+        "branch": lambda: session.create_branch_from_turn(1, "late"),
+        "branch by content": lambda: session.create_branch_from_content("Rome", "late"),
+        "switch": lambda: session.switch_to_branch("retry"),
+        "delete": lambda: session.delete_branch("retry"),
+        "delete main": lambda: session.delete_branch("main"),
+        "items": session.get_items,
+        "branches": session.list_branches,
+        "turns": session.get_conversation_turns,
+        "search": lambda: session.find_turns_by_content("Rome"),
+        "by turns": session.get_conversation_by_turns,
+        "tool usage": session.get_tool_usage,
+        "session usage": session.get_session_usage,
+        "turn usage": session.get_turn_usage,
+    }
+    for label, call in calls.items():
+        await probe.call(f"closed: {label}", call())
+    await probe.everything("a new object", open_session())
+
+
 SCENARIOS: list[Scenario] = [
     plain_turns,
     items_before_the_first_user_message_are_turn_zero,
@@ -446,6 +478,7 @@ SCENARIOS: list[Scenario] = [
     searching,
     usage,
     creating_branches_that_cannot_be_made,
+    calls_after_close,
 ]
 
 
