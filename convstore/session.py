@@ -145,9 +145,7 @@ class DjangoSession:
         if self._position is None:
             state = queries.session_state(self.session_id, using=self.using)
             if state["in_trash"]:
-                raise conversations.ConversationInTrash(
-                    f"Conversation '{self.session_id}' is in the trash; restore it first"
-                )
+                raise conversations.ConversationInTrash(self.session_id)
             if state["needs_adoption"]:
                 conversations.adopt_unstructured_messages(
                     session_id=self.session_id, using=self.using
@@ -161,9 +159,7 @@ class DjangoSession:
             return self._start().generation
         generation, in_trash = queries.generation_and_trash(self.session_id, using=self.using)
         if in_trash:
-            raise conversations.ConversationInTrash(
-                f"Conversation '{self.session_id}' is in the trash; restore it first"
-            )
+            raise conversations.ConversationInTrash(self.session_id)
         return generation
 
     def _read_branch(self, branch_id: str | None) -> str:

@@ -22,7 +22,8 @@ class ConversationError(ValueError):
 
 
 class ConversationInTrash(ConversationError):
-    pass
+    def __init__(self, session_id: str):
+        super().__init__(f"Conversation '{session_id}' is in the trash; restore it first")
 
 
 class ConversationNotFound(ConversationError):
@@ -52,6 +53,10 @@ class _Locked:
     # The current (user turn, branch turn) of one branch, read with the lock.
     turns_branch: str = MAIN_BRANCH
     turns: tuple[int, int] = (0, 0)
+
+    def branch_for(self, position: "Position") -> str:
+        """The position's branch, or main if the conversation was cleared since it was taken."""
+        return position.branch_id if position.generation == self.generation else MAIN_BRANCH
 
 
 # --- locking ---------------------------------------------------------------
@@ -173,7 +178,7 @@ def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) ->
     if locked is None:
         raise ConversationNotFound(f"Conversation '{session_id}' does not exist")
     if locked.deleted_at is not None and not allow_trash:
-        raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
+        raise ConversationInTrash(session_id)
     return locked
 
 

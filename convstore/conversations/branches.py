@@ -118,7 +118,7 @@ def fork(
         raise ConversationError("Branch name cannot be empty")
     with transaction.atomic(using=using):
         locked = _lock_existing(session_id, using=using)
-        source = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+        source = locked.branch_for(position)
         turn_message = _turn_message(session_id, source, turn_number, using=using)
         if turn_message is None:
             raise ConversationError(

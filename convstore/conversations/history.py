@@ -36,11 +36,10 @@ def _lock_for_agent(
     """Lock (creating) for an agent-side write; returns the row and the branch to write."""
     locked = _lock_touching(cursor, session_id, using=using, turns_of=position.branch_id)
     if locked.deleted_at is not None:
-        raise ConversationInTrash(f"Conversation '{session_id}' is in the trash; restore it first")
+        raise ConversationInTrash(session_id)
     if locked.needs_adoption:
         _adopt_unstructured_on(cursor, locked)
-    branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
-    return locked, branch_id
+    return locked, locked.branch_for(position)
 
 
 # --- appending ---------------------------------------------------------------
@@ -265,10 +264,8 @@ def pop_item(
         if locked is None:
             return None, position
         if locked.deleted_at is not None:
-            raise ConversationInTrash(
-                f"Conversation '{session_id}' is in the trash; restore it first"
-            )
-        branch_id = position.branch_id if position.generation == locked.generation else MAIN_BRANCH
+            raise ConversationInTrash(session_id)
+        branch_id = locked.branch_for(position)
         new_position = Position(branch_id, locked.generation)
         while True:
             removed = _remove_newest(session_id, branch_id, using=using)
@@ -291,9 +288,7 @@ def clear(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> Posi
         if locked is None:
             return Position()
         if locked.deleted_at is not None:
-            raise ConversationInTrash(
-                f"Conversation '{session_id}' is in the trash; restore it first"
-            )
+            raise ConversationInTrash(session_id)
         for model in (TurnUsage, MessageStructure, AgentMessage):
             model.objects.using(using).filter(session_id=session_id).delete()
         now = timezone.now()

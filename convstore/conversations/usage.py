@@ -97,9 +97,7 @@ def record_usage(
         if locked is None:
             return None, position
         if locked.deleted_at is not None:
-            raise ConversationInTrash(
-                f"Conversation '{session_id}' is in the trash; restore it first"
-            )
+            raise ConversationInTrash(session_id)
         if locked.generation != position.generation:
             return None, Position(MAIN_BRANCH, locked.generation)
         turn, _branch_turn = locked.turns
