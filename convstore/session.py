@@ -9,11 +9,8 @@ this class only keeps the object's own position (its branch) and bridges async
 callers to the ORM.
 """
 
-import asyncio
-import contextvars
 import functools
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 from agents.memory.session_settings import (
@@ -21,95 +18,31 @@ from agents.memory.session_settings import (
     coerce_session_settings,
     resolve_session_limit,
 )
-from asgiref.sync import AsyncToSync, SyncToAsync, sync_to_async
 from django.db import DEFAULT_DB_ALIAS
 
-from . import conversations, queries
+from . import conversations, queries, sync_thread
 from .conversations import Position
 from .models import MAIN_BRANCH
 
 logger = logging.getLogger(__name__)
 
 
-def _call(function):
-    return function()
-
-
-# One SyncToAsync for every call: building one per call cost as much as the hop.
-_run_sync = sync_to_async(_call, thread_sensitive=True)
-
-
-def _on_asgiref_shared_thread(loop) -> bool:
-    """Whether sync_to_async(thread_sensitive=True) would run a call here on asgiref's
-    one shared thread: plain asyncio code, with no sync thread to go back to.
-
-    Not inside async_to_sync (the sync caller's thread, and its transaction),
-    a ThreadSensitiveContext (Django's ASGI requests: the request's thread),
-    or a loop async_to_sync started. The tests in test_session_threads.py
-    check each case against asgiref's own choice.
-    """
-    return not (
-        getattr(AsyncToSync.executors, "current", None)
-        or SyncToAsync.thread_sensitive_context.get(None)
-        or loop in AsyncToSync.loop_thread_executors
-        or SyncToAsync.deadlock_context.get(False)
-    )
-
-
-def _submit(function) -> Awaitable:
-    """function() run in Django's thread for sync code: the thread sync_to_async picks.
-
-    On asgiref's shared thread, function is handed to that thread's executor
-    directly, with the caller's context, as asyncio.to_thread hands work to its
-    pool: sync_to_async's own wrapping (a shielded future, the context copied
-    back, more turns of the event loop) took about a tenth of an append
-    (bench/session_bench.py). Everywhere else it goes through sync_to_async.
-    """
-    loop = asyncio.get_running_loop()
-    if _on_asgiref_shared_thread(loop):
-        context = contextvars.copy_context()
-        return loop.run_in_executor(SyncToAsync.single_thread_executor, context.run, function)
-    return _run_sync(function)
-
-
 def _in_thread(function):
     """function as a coroutine function run in Django's thread for sync code."""
 
     async def run(*args, **kwargs):
-        return await _submit(functools.partial(function, *args, **kwargs))
+        return await sync_thread.call(functools.partial(function, *args, **kwargs))
 
     return run
-
-
-async def _settled(awaitable: Awaitable):
-    """awaitable's result, awaited to its end even when the caller is cancelled meanwhile.
-
-    The cancellation is raised once the write has finished, as the SDK's
-    sessions raise it: a cancelled await would drop a write still queued for
-    the thread and leave a running one unobserved, so a run cancelled while it
-    saves its items (a timeout, a client gone) could lose them.
-    """
-    future = asyncio.ensure_future(awaitable)
-    cancellation = None
-    while not future.done():
-        try:
-            await asyncio.wait({future})
-        except asyncio.CancelledError as error:
-            cancellation = cancellation or error
-    if cancellation is None:
-        return future.result()
-    if not future.cancelled():
-        future.exception()  # retrieved: the caller hears of the cancellation instead
-    raise cancellation
 
 
 def _write_in_thread(function):
     """As _in_thread, for a write: settled before a cancellation reaches the caller."""
 
-    async def settle(*args, **kwargs):
-        return await _settled(_submit(functools.partial(function, *args, **kwargs)))
+    async def run(*args, **kwargs):
+        return await sync_thread.call(functools.partial(function, *args, **kwargs), settle=True)
 
-    return settle
+    return run
 
 
 def run_model_name(result: Any) -> str | None:

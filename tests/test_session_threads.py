@@ -2,7 +2,7 @@
 would pick, wherever it is called from.
 
 In plain asyncio code it hands the work to asgiref's shared thread itself
-(convstore.session._submit); everywhere else it goes through sync_to_async. The
+(convstore.sync_thread); everywhere else it goes through sync_to_async. The
 tests compare the thread it uses with asgiref's own choice in each case, and
 show what that choice is for: a write made from sync code inside a
 transaction, through async_to_sync, joins that transaction.
@@ -17,7 +17,8 @@ from asgiref.sync import SyncToAsync, ThreadSensitiveContext, async_to_sync, syn
 from django.db import connections, transaction
 
 from convstore.models import AgentMessage
-from convstore.session import DjangoSession, _submit
+from convstore.session import DjangoSession
+from convstore.sync_thread import call as run_in_django_thread
 from tests.conftest import run_async
 from tests.session_samples import assistant, user
 
@@ -25,7 +26,7 @@ asgiref_thread = sync_to_async(threading.get_ident, thread_sensitive=True)
 
 
 async def thread_of_submit() -> int:
-    return await _submit(threading.get_ident)
+    return await run_in_django_thread(threading.get_ident)
 
 
 async def both_threads() -> tuple[int, int]:
@@ -40,19 +41,15 @@ def test_plain_asyncio_code_uses_asgirefs_shared_thread() -> None:
 
 
 def test_inside_a_thread_sensitive_context_the_contexts_thread() -> None:
-    """As in a Django ASGI request: each request's sync work runs on a thread of its own."""
+    """As in a Django ASGI request: the request's sync work runs on a thread of its own."""
 
     async def in_a_request() -> tuple[int, int]:
         async with ThreadSensitiveContext():
             return await both_threads()
 
-    async def two_requests():
-        return await in_a_request(), await in_a_request()
-
-    (ours, asgirefs), (second_ours, _) = asyncio.run(two_requests())
+    ours, asgirefs = asyncio.run(in_a_request())
     assert ours == asgirefs
     assert ours != SyncToAsync.single_thread_executor.submit(threading.get_ident).result()
-    assert second_ours != ours
 
 
 def test_inside_async_to_sync_the_sync_callers_thread() -> None:
@@ -65,7 +62,7 @@ def test_the_callers_context_variables_reach_the_thread() -> None:
 
     async def seen_in_thread() -> str | None:
         request_id.set("req-42")
-        return await _submit(request_id.get)
+        return await run_in_django_thread(request_id.get)
 
     assert asyncio.run(seen_in_thread()) == "req-42"
 
@@ -89,3 +86,59 @@ def test_a_write_from_sync_code_joins_the_callers_transaction() -> None:
     assert AgentMessage.objects.filter(session_id="inside-a-transaction").count() == 1
     assert run_async(DjangoSession("inside-a-transaction").get_items()) == [user("Hello again")]
     connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("in_a_request", [False, True], ids=["plain asyncio", "in a request"])
+def test_a_cancelled_read_lets_its_caller_go_at_once(in_a_request) -> None:
+    """Reads are not settled: a caller cancelled while its read waits for the thread
+    hears of it at once (writes wait: test_session_cancellation.py)."""
+    go_on = threading.Event()
+
+    async def scenario() -> tuple[bool, bool]:
+        busy = asyncio.ensure_future(sync_to_async(go_on.wait, thread_sensitive=True)(10))
+        await asyncio.sleep(0.05)
+        read = asyncio.ensure_future(DjangoSession("cancelled-read").get_items())
+        await asyncio.sleep(0.05)
+        read.cancel()
+        await asyncio.sleep(0.1)
+        caller_gone, thread_still_busy = read.done(), not busy.done()
+        go_on.set()
+        await busy
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        return caller_gone, thread_still_busy
+
+    async def main():
+        if not in_a_request:
+            return await scenario()
+        async with ThreadSensitiveContext():
+            return await scenario()
+
+    assert run_async(main()) == (True, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_a_request_a_cancelled_write_lands_before_the_cancellation() -> None:
+    """As test_session_cancellation.py shows for plain asyncio code."""
+    go_on = threading.Event()
+
+    async def scenario() -> tuple[bool, int]:
+        busy = asyncio.ensure_future(sync_to_async(go_on.wait, thread_sensitive=True)(10))
+        await asyncio.sleep(0.05)
+        write = asyncio.ensure_future(DjangoSession("cancelled-write").add_items([user("Hi")]))
+        await asyncio.sleep(0.05)
+        write.cancel()
+        await asyncio.sleep(0.1)
+        caller_waiting = not write.done()
+        go_on.set()
+        await busy
+        with pytest.raises(asyncio.CancelledError):
+            await write
+        return caller_waiting, len(await DjangoSession("cancelled-write").get_items())
+
+    async def in_a_request():
+        async with ThreadSensitiveContext():
+            return await scenario()
+
+    assert run_async(in_a_request()) == (True, 1)
