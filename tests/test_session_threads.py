@@ -25,12 +25,12 @@ from tests.session_samples import assistant, user
 asgiref_thread = sync_to_async(threading.get_ident, thread_sensitive=True)
 
 
-async def thread_of_submit() -> int:
+async def thread_of_call() -> int:
     return await run_in_django_thread(threading.get_ident)
 
 
 async def both_threads() -> tuple[int, int]:
-    return await thread_of_submit(), await asgiref_thread()
+    return await thread_of_call(), await asgiref_thread()
 
 
 def test_plain_asyncio_code_uses_asgirefs_shared_thread() -> None:
@@ -88,6 +88,15 @@ def test_a_write_from_sync_code_joins_the_callers_transaction() -> None:
     connections.close_all()
 
 
+async def scenario_closing_connections(scenario):
+    """scenario() in a request, then its thread's connections closed, as Django's
+    ASGI handler closes them when a request ends."""
+    try:
+        return await scenario()
+    finally:
+        await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("in_a_request", [False, True], ids=["plain asyncio", "in a request"])
 def test_a_cancelled_read_lets_its_caller_go_at_once(in_a_request) -> None:
@@ -113,7 +122,7 @@ def test_a_cancelled_read_lets_its_caller_go_at_once(in_a_request) -> None:
         if not in_a_request:
             return await scenario()
         async with ThreadSensitiveContext():
-            return await scenario()
+            return await scenario_closing_connections(scenario)
 
     assert run_async(main()) == (True, True)
 
@@ -139,6 +148,6 @@ def test_in_a_request_a_cancelled_write_lands_before_the_cancellation() -> None:
 
     async def in_a_request():
         async with ThreadSensitiveContext():
-            return await scenario()
+            return await scenario_closing_connections(scenario)
 
     assert run_async(in_a_request()) == (True, 1)
