@@ -27,24 +27,6 @@ from .models import MAIN_BRANCH
 logger = logging.getLogger(__name__)
 
 
-def _in_thread(function):
-    """function as a coroutine function run in Django's thread for sync code."""
-
-    async def run(*args, **kwargs):
-        return await sync_thread.call(functools.partial(function, *args, **kwargs))
-
-    return run
-
-
-def _write_in_thread(function):
-    """As _in_thread, for a write: settled before a cancellation reaches the caller."""
-
-    async def run(*args, **kwargs):
-        return await sync_thread.call(functools.partial(function, *args, **kwargs), settle=True)
-
-    return run
-
-
 def run_model_name(result: Any) -> str | None:
     """The model the run's last agent names, if it names one."""
     try:
@@ -156,7 +138,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), effective_limit, using=self.using
             )
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     async def add_items(self, items: list) -> None:
         """Append items to this object's branch, in one transaction."""
@@ -169,7 +151,7 @@ class DjangoSession:
                 session_id=self.session_id, items=items, position=self._start(), using=self.using
             )
 
-        await _write_in_thread(write)()
+        await sync_thread.call(write, settle=True)
 
     async def pop_item(self) -> dict | None:
         """Remove and return the newest item of this object's branch (None if empty)."""
@@ -181,7 +163,7 @@ class DjangoSession:
             )
             return item
 
-        return await _write_in_thread(write)()
+        return await sync_thread.call(write, settle=True)
 
     async def clear_session(self) -> None:
         """Delete every item, branch and usage row of the conversation."""
@@ -190,7 +172,7 @@ class DjangoSession:
         def write():
             self._position = conversations.clear(session_id=self.session_id, using=self.using)
 
-        await _write_in_thread(write)()
+        await sync_thread.call(write, settle=True)
 
     # --- usage ---------------------------------------------------------------
 
@@ -218,7 +200,7 @@ class DjangoSession:
 
         try:
             self._check_open()
-            await _write_in_thread(write)()
+            await sync_thread.call(write, settle=True)
         except Exception:
             logger.exception("Failed to store session usage for %s", self.session_id)
 
@@ -230,7 +212,7 @@ class DjangoSession:
             self._observe()
             return queries.session_usage(self.session_id, branch_id, using=self.using)
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     async def get_turn_usage(
         self, user_turn_number: int | None = None, branch_id: str | None = None
@@ -243,7 +225,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), user_turn_number, using=self.using
             )
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     # --- structure -----------------------------------------------------------
 
@@ -256,7 +238,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), using=self.using
             )
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     async def find_turns_by_content(
         self, search_term: str, branch_id: str | None = None
@@ -269,7 +251,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), search_term, using=self.using
             )
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     async def get_conversation_by_turns(
         self, branch_id: str | None = None
@@ -282,7 +264,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), using=self.using
             )
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     async def get_tool_usage(self, branch_id: str | None = None) -> list[tuple[str, int, int]]:
         """[(tool_name, calls, turn), ...] for the branch."""
@@ -293,7 +275,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), using=self.using
             )
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     # --- branches ------------------------------------------------------------
 
@@ -324,7 +306,7 @@ class DjangoSession:
                 ) from None
             return name
 
-        return await _write_in_thread(write)()
+        return await sync_thread.call(write, settle=True)
 
     async def create_branch_from_content(
         self, search_term: str, branch_name: str | None = None
@@ -345,7 +327,7 @@ class DjangoSession:
                 session_id=self.session_id, branch_id=branch_id, using=self.using
             )
 
-        await _write_in_thread(check)()
+        await sync_thread.call(check, settle=True)
 
     async def delete_branch(self, branch_id: str, force: bool = False) -> None:
         """Delete a branch; its name stays reserved. force allows this object's own branch."""
@@ -376,7 +358,7 @@ class DjangoSession:
                     f"Branch '{branch_id}' does not exist"
                 ) from None
 
-        await _write_in_thread(write)()
+        await sync_thread.call(write, settle=True)
 
     async def list_branches(self) -> list[dict[str, Any]]:
         """Every branch: branch_id, message_count, user_turns, is_current, created_at."""
@@ -385,16 +367,22 @@ class DjangoSession:
         def read():
             return queries.branches(self.session_id, self._read_branch(None), using=self.using)
 
-        return await _in_thread(read)()
+        return await sync_thread.call(read)
 
     # --- trash ---------------------------------------------------------------
 
     async def soft_delete(self) -> None:
         """Move the conversation to the trash, keeping every row."""
         self._check_open()
-        await _write_in_thread(conversations.trash)(session_id=self.session_id, using=self.using)
+        await sync_thread.call(
+            functools.partial(conversations.trash, session_id=self.session_id, using=self.using),
+            settle=True,
+        )
 
     async def restore(self) -> None:
         """Bring the conversation back from the trash exactly as it was."""
         self._check_open()
-        await _write_in_thread(conversations.restore)(session_id=self.session_id, using=self.using)
+        await sync_thread.call(
+            functools.partial(conversations.restore, session_id=self.session_id, using=self.using),
+            settle=True,
+        )
