@@ -1,4 +1,9 @@
-"""Forms of the dashboard: GET filters (bad values fall back to defaults) and action forms."""
+"""Forms of the dashboard: GET filters and action forms.
+
+The list and the audit log show a filter's errors and no rows; elsewhere
+(the overview's period, a page number) a bad value falls back to the default.
+Names of branches that exist are not limited here: any branch is usable.
+"""
 
 from django import forms
 
@@ -10,7 +15,7 @@ PERIOD_CHOICES = [("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("all",
 
 
 class FilterForm(forms.Form):
-    """A GET form whose invalid fields are ignored rather than reported."""
+    """A GET form; values() gives the valid fields, and the defaults for the rest."""
 
     defaults: dict = {}
 
@@ -71,7 +76,7 @@ class AuditFilterForm(FilterForm):
     action = forms.ChoiceField(
         choices=[("", "Any action"), *AuditEntry.Action.choices], required=False
     )
-    conversation = forms.CharField(required=False, max_length=500, strip=True)
+    conversation = forms.CharField(required=False, strip=True, label="Conversation id")
     actor = forms.CharField(required=False, max_length=150, strip=True, label="Who")
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
@@ -79,16 +84,17 @@ class AuditFilterForm(FilterForm):
 
 
 class CompareForm(FilterForm):
-    a = forms.CharField(required=False, max_length=500)
-    b = forms.CharField(required=False, max_length=500)
+    a = forms.CharField(required=False, strip=False)
+    b = forms.CharField(required=False, strip=False)
 
     defaults = {"a": "", "b": ""}
 
 
 class BranchForm(forms.Form):
-    branch = forms.CharField(max_length=500, strip=False)
+    branch = forms.CharField(strip=False)
 
 
 class ForkForm(BranchForm):
     turn = forms.IntegerField(min_value=1)
-    name = forms.CharField(required=False, max_length=200, strip=True, label="Branch name")
+    # Its length is checked where every new branch is, in convstore.conversations.
+    name = forms.CharField(required=False, strip=True, label="Branch name")

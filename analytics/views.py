@@ -19,12 +19,14 @@ import io
 import json
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -104,10 +106,9 @@ def overview(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def conversation_list(request: HttpRequest) -> HttpResponse:
     form = forms.ConversationFilterForm(request.GET, model_names=selectors.model_name_list())
-    filters = form.filters()
-    page = selectors.conversation_list(**filters)
+    page = selectors.conversation_list(**form.filters()) if form.is_valid() else None
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
-    context = {"form": form, "page": page, "totals": page.extra["totals"], "query": query}
+    context = {"form": form, "page": page, "totals": page and page.extra["totals"], "query": query}
     return render(
         request, _page_template(request, "analytics/conversations.html", "results"), context
     )
@@ -161,87 +162,112 @@ def conversation_changed(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 def _after_change(request: HttpRequest, session_id: str, branch_id: str | None) -> HttpResponse:
-    """The conversation as it now is: swapped in for htmx, a redirect (PRG) otherwise."""
+    """The conversation as it now is: swapped in for htmx, a redirect (PRG) otherwise.
+
+    A branch that is not there (deleted, or never was) gives way to the active
+    one, so an action's message is shown where the user is, not on a 404.
+    """
+    if branch_id and not queries.branch_exists(session_id, branch_id):
+        branch_id = None
     url = conversation_url(session_id, branch_id)
     if not request.htmx:
         return redirect(url)
     return push_url(_render_conversation(request, session_id, branch_id, None), url)
 
 
+def _conversation_for(request: HttpRequest, session_id: str, permission: str) -> AgentSession:
+    """The conversation an action is about: 403 without the permission, 404 if it is not there."""
+    _require(request, permission)
+    return get_object_or_404(AgentSession, pk=session_id)
+
+
+def _attempt(request: HttpRequest, write: Callable, **arguments) -> tuple[bool, Any]:
+    """Run a conversations write as the user; (done, its result), with any refusal as a message."""
+    try:
+        return True, write(actor=request.user, **arguments)
+    except conversations.ConversationError as exc:
+        messages.error(request, str(exc))
+        return False, None
+
+
+def _form_errors(request: HttpRequest, form: Form) -> None:
+    for name, errors in form.errors.items():
+        for error in errors:
+            messages.error(request, f"{form[name].label}: {error}")
+
+
 @require_POST
 @staff_member
 def fork(request: HttpRequest, session_id: str) -> HttpResponse:
-    _require(request, CHANGE_PERMISSION)
-    get_object_or_404(AgentSession, pk=session_id)
+    _conversation_for(request, session_id, CHANGE_PERMISSION)
     form = forms.ForkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a turn to branch from.")
+        _form_errors(request, form)
         return _after_change(request, session_id, request.POST.get("branch"))
-    source = form.cleaned_data["branch"]
+    source, turn = form.cleaned_data["branch"], form.cleaned_data["turn"]
     try:
-        name, _, _ = conversations.fork(
-            session_id=session_id,
-            turn_number=form.cleaned_data["turn"],
-            branch_name=form.cleaned_data["name"] or None,
-            position=conversations.check_branch(session_id=session_id, branch_id=source),
-            actor=request.user,
-        )
+        position = conversations.check_branch(session_id=session_id, branch_id=source)
     except conversations.ConversationError as exc:
         messages.error(request, str(exc))
+        return _after_change(request, session_id, None)
+    done, forked = _attempt(
+        request,
+        conversations.fork,
+        session_id=session_id,
+        turn_number=turn,
+        branch_name=form.cleaned_data["name"] or None,
+        position=position,
+    )
+    if not done:
         return _after_change(request, session_id, source)
-    messages.success(request, f"Branch “{name}” created from turn {form.cleaned_data['turn']}.")
+    name = forked[0]
+    messages.success(request, f"Branch “{name}” created from turn {turn}.")
     return _after_change(request, session_id, name)
 
 
-def _branch_action(request: HttpRequest, session_id: str, write: Callable, done: str) -> tuple:
-    """Run a write on the posted branch; returns (ok, branch) after reporting the outcome."""
-    _require(request, CHANGE_PERMISSION)
-    get_object_or_404(AgentSession, pk=session_id)
+def _posted_branch(request: HttpRequest) -> str:
     form = forms.BranchForm(request.POST)
     if not form.is_valid():
         raise BadRequest("No branch given")
-    branch_id = form.cleaned_data["branch"]
-    try:
-        write(session_id=session_id, branch_id=branch_id, actor=request.user)
-    except conversations.ConversationError as exc:
-        messages.error(request, str(exc))
-        return False, branch_id
-    messages.success(request, done.format(branch=branch_id))
-    return True, branch_id
+    return form.cleaned_data["branch"]
 
 
 @require_POST
 @staff_member
 def make_active(request: HttpRequest, session_id: str) -> HttpResponse:
-    _, branch_id = _branch_action(
-        request,
-        session_id,
-        conversations.set_active_branch,
-        "“{branch}” is now the active branch: the agent continues there.",
+    _conversation_for(request, session_id, CHANGE_PERMISSION)
+    branch_id = _posted_branch(request)
+    done, _ = _attempt(
+        request, conversations.set_active_branch, session_id=session_id, branch_id=branch_id
     )
+    if done:
+        messages.success(
+            request, f"“{branch_id}” is now the active branch: the agent continues there."
+        )
     return _after_change(request, session_id, branch_id)
 
 
 @require_POST
 @staff_member
 def delete_branch(request: HttpRequest, session_id: str) -> HttpResponse:
-    deleted, branch_id = _branch_action(
-        request, session_id, conversations.delete_branch, "Branch “{branch}” deleted."
+    _conversation_for(request, session_id, CHANGE_PERMISSION)
+    branch_id = _posted_branch(request)
+    done, _ = _attempt(
+        request, conversations.delete_branch, session_id=session_id, branch_id=branch_id
     )
-    return _after_change(request, session_id, None if deleted else branch_id)
+    if done:
+        messages.success(request, f"Branch “{branch_id}” deleted.")
+    return _after_change(request, session_id, None if done else branch_id)
 
 
 @require_POST
 @staff_member
 def trash(request: HttpRequest, session_id: str) -> HttpResponse:
-    _require(request, CHANGE_PERMISSION)
-    get_object_or_404(AgentSession, pk=session_id)
-    try:
-        conversations.trash(session_id=session_id, actor=request.user)
+    _conversation_for(request, session_id, CHANGE_PERMISSION)
+    done, _ = _attempt(request, conversations.trash, session_id=session_id)
+    if done:
         messages.success(request, "Moved to the trash. Restore brings it back as it was.")
-    except conversations.ConversationError as exc:
-        messages.error(request, str(exc))
-    return _after_change(request, session_id, request.POST.get("branch") or None)
+    return _after_change(request, session_id, request.POST.get("branch"))
 
 
 def _back_to_trash(request: HttpRequest) -> HttpResponse:
@@ -253,13 +279,10 @@ def _back_to_trash(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_member
 def restore(request: HttpRequest, session_id: str) -> HttpResponse:
-    _require(request, CHANGE_PERMISSION)
-    get_object_or_404(AgentSession, pk=session_id)
-    try:
-        conversations.restore(session_id=session_id, actor=request.user)
+    _conversation_for(request, session_id, CHANGE_PERMISSION)
+    done, _ = _attempt(request, conversations.restore, session_id=session_id)
+    if done:
         messages.success(request, f"Restored “{session_id}”.")
-    except conversations.ConversationError as exc:
-        messages.error(request, str(exc))
     if request.POST.get("from") == "trash":
         return _back_to_trash(request)
     return _after_change(request, session_id, None)
@@ -268,27 +291,21 @@ def restore(request: HttpRequest, session_id: str) -> HttpResponse:
 @require_POST
 @staff_member
 def purge(request: HttpRequest, session_id: str) -> HttpResponse:
-    _require(request, PURGE_PERMISSION)
-    get_object_or_404(AgentSession, pk=session_id)
-    try:
-        conversations.purge(session_id=session_id, actor=request.user)
+    _conversation_for(request, session_id, PURGE_PERMISSION)
+    done, _ = _attempt(request, conversations.purge, session_id=session_id)
+    if done:
         messages.success(request, f"Purged “{session_id}” for good.")
-    except conversations.ConversationError as exc:
-        messages.error(request, str(exc))
     return _back_to_trash(request)
 
 
 @require_POST
 @staff_member
 def reprice(request: HttpRequest, session_id: str) -> HttpResponse:
-    _require(request, CHANGE_PERMISSION)
-    get_object_or_404(AgentSession, pk=session_id)
-    try:
-        changed = conversations.reprice_usage(session_id=session_id, actor=request.user)
+    _conversation_for(request, session_id, CHANGE_PERMISSION)
+    done, changed = _attempt(request, conversations.reprice_usage, session_id=session_id)
+    if done:
         messages.success(request, f"Re-priced from the price table: {changed} turn(s) changed.")
-    except conversations.ConversationError as exc:
-        messages.error(request, str(exc))
-    return _after_change(request, session_id, request.POST.get("branch") or None)
+    return _after_change(request, session_id, request.POST.get("branch"))
 
 
 @require_GET
@@ -311,6 +328,19 @@ EXPORT_COLUMNS = ["record", "turn", "sequence_number", "message_type", "tool_nam
 USAGE_COLUMNS = [*queries.USAGE_COUNTS, "model_name", "cost"]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str | int:
+    """A cell as a spreadsheet shows it, never as a formula (OWASP's CSV injection advice)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _export_csv(data: dict) -> str:
     """Items, then one usage row per turn; "record" says which a row is."""
     out = io.StringIO()
@@ -319,16 +349,12 @@ def _export_csv(data: dict) -> str:
     for row in data["items"]:
         view = queries.item_view(row["item"], row["message_type"], row["tool_name"])
         text = view["text"] or view["detail"]
-        writer.writerow(
-            ["item", row["user_turn_number"], row["sequence_number"], row["message_type"]]
-            + [row["tool_name"] or "", text]
-            + [""] * len(USAGE_COLUMNS)
-        )
+        cells = [row["user_turn_number"], row["sequence_number"], row["message_type"]]
+        cells += [row["tool_name"], text] + [None] * len(USAGE_COLUMNS)
+        writer.writerow(["item", *map(_csv_cell, cells)])
     for usage in data["usage"]:
-        writer.writerow(
-            ["usage", usage["turn"], "", "", "", ""]
-            + ["" if usage[key] is None else usage[key] for key in USAGE_COLUMNS]
-        )
+        cells = [usage["turn"], None, None, None, None] + [usage[key] for key in USAGE_COLUMNS]
+        writer.writerow(["usage", *map(_csv_cell, cells)])
     return out.getvalue()
 
 
@@ -375,7 +401,7 @@ def trash_list(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def audit(request: HttpRequest) -> HttpResponse:
     form = forms.AuditFilterForm(request.GET)
-    page = selectors.audit_list(**form.values())
+    page = selectors.audit_list(**form.values()) if form.is_valid() else None
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,

@@ -60,8 +60,7 @@ class DjangoSession:
         session_settings: SessionSettings | dict[str, Any] | None = None,
         using: str | None = None,
     ):
-        if not isinstance(session_id, str) or not session_id:
-            raise ValueError("session_id must be a non-empty string")
+        conversations.check_session_id(session_id)
         self.session_id = session_id
         self.session_settings = (
             coerce_session_settings(session_settings)

@@ -191,15 +191,32 @@ def test_conversation_page_shows_branches_and_one_page_of_items_and_usage(client
     assert "Items of branch-0 (4)" in second
 
 
-def test_conversation_page_places_messages_an_sdk_writer_left_unstructured_on_main(client):
+def test_conversation_page_reads_unstructured_messages_without_writing(client):
     make_conversation("mixed", turns=1, branches=0)
     # What SQLAlchemySession does: a message row and nothing else.
     AgentMessage.objects.create(
         session_id="mixed", message_data=json.dumps({"role": "user", "content": "From the SDK"})
     )
+    url = reverse("admin:convstore_agentsession_change", args=["mixed"])
+
+    page = client.get(url).content.decode()
+
+    assert "not listed below yet" in page and "From the SDK" not in page
+    assert not MessageStructure.objects.filter(message__message_data__contains="From the SDK")
+
+
+def test_recompute_action_places_unstructured_messages_on_main(client):
+    make_conversation("mixed", turns=1, branches=0)
+    AgentMessage.objects.create(
+        session_id="mixed", message_data=json.dumps({"role": "user", "content": "From the SDK"})
+    )
+
+    client.post(
+        reverse("admin:convstore_agentsession_changelist"),
+        {"action": "recompute_structure", "_selected_action": ["mixed"]},
+    )
 
     page = client.get(reverse("admin:convstore_agentsession_change", args=["mixed"]))
-
     assert "From the SDK" in page.content.decode()
     row = MessageStructure.objects.get(message__message_data__contains="From the SDK")
     assert (row.branch_id, row.user_turn_number, row.sequence_number) == ("main", 2, 5)

@@ -1,5 +1,7 @@
 """The trash and the audit log."""
 
+import json
+
 from django.db.models import (
     Count,
     F,
@@ -51,4 +53,22 @@ def audit_list(
         entries = entries.filter(session_id=conversation)
     if actor:
         entries = entries.filter(Q(actor__username=actor) | Q(actor_label=actor))
-    return _page_of(entries.order_by("-at", "-id"), number=page, per_page=per_page)
+    found = _page_of(entries.order_by("-at", "-id"), number=page, per_page=per_page)
+    for entry in found.rows:
+        entry.detail_pairs = audit_detail_pairs(entry.detail)
+    return found
+
+
+def audit_detail_pairs(detail) -> list[tuple[str, str]]:
+    """An entry's detail as (key, text) pairs, ready to print.
+
+    Prepared here because a template's lookup of entry.detail.items would
+    find a detail key named "items" (or "keys", "values", ...) first.
+    """
+    if not isinstance(detail, dict):
+        return [("", _detail_text(detail))]
+    return [(str(key), _detail_text(value)) for key, value in detail.items()]
+
+
+def _detail_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

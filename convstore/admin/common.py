@@ -1,8 +1,10 @@
 """Shared pieces: cheap paginators and lists for big tables, links, filters."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.core.paginator import Paginator
 from django.db import connections
 from django.urls import reverse
@@ -81,7 +83,7 @@ class ReadOnlyAdmin(SessionSearchAdmin):
 def conversation_link(session_id: str | None) -> str:
     if not session_id:
         return "—"
-    url = reverse("admin:convstore_agentsession_change", args=[session_id])
+    url = reverse("admin:convstore_agentsession_change", args=[quote(session_id)])
     return format_html('<a href="{}">{}</a>', url, session_id)
 
 
@@ -99,8 +101,7 @@ def preview(message_data: str | None) -> str:
 
 def changelist_url(model, **filters: Any) -> str:
     url = reverse(f"admin:convstore_{model._meta.model_name}_changelist")
-    query = "&".join(f"{name}={value}" for name, value in filters.items())
-    return f"{url}?{query}" if query else url
+    return f"{url}?{urlencode(filters)}" if filters else url
 
 
 class ConversationFilter(admin.SimpleListFilter):

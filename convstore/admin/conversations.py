@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -98,7 +99,12 @@ class AgentSessionAdmin(BigTableAdmin):
             conversations.set_title(session_id=obj.pk, title=obj.title, actor=request.user)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        context = {**(extra_context or {}), **conversation_sections(request, object_id)}
+        # object_id comes admin-quoted; the sections are built only for a user
+        # who may see the conversation, and read without writing anything.
+        session = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if session is not None and self.has_view_or_change_permission(request, session):
+            context.update(conversation_sections(request, session.pk))
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     @admin.action(description="Move to trash", permissions=["change"])
@@ -151,13 +157,7 @@ def _page(request: HttpRequest, queryset, parameter: str):
 
 def conversation_sections(request: HttpRequest, session_id: str) -> dict:
     """The branches, and one branch's messages and usage a page at a time."""
-    if not AgentSession.objects.filter(pk=session_id).exists():
-        return {}
     state = queries.session_state(session_id)
-    if state["needs_adoption"]:
-        # As DjangoSession does on first use: messages an SDK writer added
-        # without structure rows (SQLAlchemySession) take their place on main.
-        conversations.adopt_unstructured_messages(session_id=session_id)
     active = state["active_branch_id"]
     branches = queries.branches(session_id, active)
     names = [branch["branch_id"] for branch in branches] or [MAIN_BRANCH]
@@ -206,6 +206,7 @@ def conversation_sections(request: HttpRequest, session_id: str) -> dict:
     )
     return {
         "conversation_sections": True,
+        "needs_adoption": state["needs_adoption"],
         "branches": branches,
         "reserved_names": sorted(
             name for name, row in records.items() if row["deleted_at"] is not None

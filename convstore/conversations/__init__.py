@@ -11,7 +11,15 @@ clear generation it last saw. When another writer has cleared the conversation
 since, the position falls back to main, as in the SDK.
 """
 
-from .base import ConversationError, ConversationInTrash, ConversationNotFound, Position
+from .base import (
+    BRANCH_NAME_MAX_LENGTH,
+    ConversationError,
+    ConversationInTrash,
+    ConversationNotFound,
+    Position,
+    check_branch_name,
+    check_session_id,
+)
 from .branches import check_branch, delete_branch, fork, set_active_branch
 from .bulk import (
     History,
@@ -36,6 +44,7 @@ from .trash import PURGE_PERMISSION, purge, restore, trash
 from .usage import COST_STEP, record_usage, reprice_usage
 
 __all__ = [
+    "BRANCH_NAME_MAX_LENGTH",
     "COST_STEP",
     "DERIVED_FIELDS",
     "PURGE_PERMISSION",
@@ -50,7 +59,9 @@ __all__ = [
     "adopt_unstructured_messages",
     "append_items",
     "check_branch",
+    "check_branch_name",
     "check_sdk_item",
+    "check_session_id",
     "clear",
     "delete_branch",
     "delete_price",

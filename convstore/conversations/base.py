@@ -30,6 +30,34 @@ class ConversationNotFound(ConversationError):
     pass
 
 
+# The longest branch name a write accepts, from agent code, the dashboard or a file.
+BRANCH_NAME_MAX_LENGTH = 200
+
+
+def check_storable(text: str, what: str) -> None:
+    """ConversationError for text PostgreSQL's text type cannot hold; refused on SQLite too."""
+    if "\x00" in text:
+        raise ConversationError(f"{what} contains a NUL character, which cannot be stored")
+
+
+def check_session_id(session_id: str) -> None:
+    if not isinstance(session_id, str) or not session_id:
+        raise ConversationError("session_id must be a non-empty string")
+    check_storable(session_id, "session_id")
+
+
+def check_branch_name(name: str) -> None:
+    """ConversationError unless name can name a new branch."""
+    if not name.strip():
+        raise ConversationError("Branch name cannot be empty")
+    if len(name) > BRANCH_NAME_MAX_LENGTH:
+        raise ConversationError(
+            f"Branch name is {len(name):,} characters long;"
+            f" at most {BRANCH_NAME_MAX_LENGTH} are allowed"
+        )
+    check_storable(name, "Branch name")
+
+
 @dataclass(frozen=True)
 class Position:
     branch_id: str = MAIN_BRANCH

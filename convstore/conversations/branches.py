@@ -24,6 +24,7 @@ from .base import (
     Position,
     _audit,
     _lock_existing,
+    check_branch_name,
 )
 from .history import _delete_unreferenced_messages
 
@@ -114,8 +115,8 @@ def fork(
 
     Returns the new branch's name, the position on it, and the forked turn's content.
     """
-    if branch_name is not None and not branch_name.strip():
-        raise ConversationError("Branch name cannot be empty")
+    if branch_name is not None:
+        check_branch_name(branch_name)
     with transaction.atomic(using=using):
         locked = _lock_existing(session_id, using=using)
         source = locked.branch_for(position)

@@ -17,7 +17,14 @@ from ..models import (
     TurnUsage,
 )
 from ..queries import USAGE_FIELDS
-from .base import ConversationError, _audit, _lock
+from .base import (
+    ConversationError,
+    _audit,
+    _lock,
+    check_branch_name,
+    check_session_id,
+    check_storable,
+)
 from .history import _adopt_unstructured
 from .repairs import _structure_fields
 
@@ -169,6 +176,20 @@ def _import_branches(conversation, held: list[str], *, using: str) -> None:
     )
 
 
+def _check_importable(conversation) -> None:
+    """ConversationError, naming the conversation, for what no write here accepts."""
+    session_id = conversation.session_id
+    try:
+        check_session_id(session_id)
+        for message in conversation.messages:
+            check_storable(message.data, f"Message {message.id}")
+        branches = {row.branch_id for row in conversation.structure or ()}
+        for name in branches | set(conversation.reserved_branches) - {MAIN_BRANCH}:
+            check_branch_name(name)
+    except ConversationError as exc:
+        raise ConversationError(f"Conversation {session_id!r}: {exc}") from None
+
+
 def import_conversation(
     *,
     conversation,
@@ -184,6 +205,7 @@ def import_conversation(
     content raises ConversationError and changes nothing.
     """
     session_id = conversation.session_id
+    _check_importable(conversation)
     with transaction.atomic(using=using):
         locked = _lock(session_id, using=using)
         if locked is not None:
