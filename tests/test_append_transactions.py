@@ -1,16 +1,16 @@
-"""An append is one transaction, whichever way it runs.
+"""An append is one transaction, Django's own (convstore.sql.write_transaction).
 
-On SQLite an append usually skips Django's transaction and cursor layers (see
-convstore.sql.write_transaction); these tests pin what must hold either way:
-it joins a caller's atomic(), a failure leaves nothing behind and the connection
-ready for the next write, database errors are Django's, and execute wrappers and
-the query log see its statements.
+It joins a caller's atomic(), a failure leaves nothing behind and the connection
+ready for the next write, database errors are Django's, and whatever uses
+Django's cursor and transaction layers sees its statements: execute wrappers,
+the query log, tools that instrument Django's cursor class, on_commit.
 """
 
 import json
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.test.utils import CaptureQueriesContext
 
 from convstore import conversations, sql
@@ -34,12 +34,6 @@ def append(session_id: str, items: list | None = None):
 def stored_items(session_id: str) -> list[str]:
     rows = MessageStructure.objects.filter(session_id=session_id).order_by("sequence_number")
     return [row.message.message_data for row in rows.select_related("message")]
-
-
-def test_outside_any_transaction_sqlite_takes_the_path_past_djangos_layers():
-    # The other tests here are about that path on SQLite: it must be the one taken.
-    connection.ensure_connection()
-    assert sql._runs_unobserved(connection) == (connection.vendor == "sqlite")
 
 
 def test_an_append_inside_a_callers_atomic_block_is_rolled_back_with_it():
@@ -173,3 +167,57 @@ def test_the_query_log_holds_an_appends_statements():
     expected = APPEND_INSERTS if connection.vendor == "sqlite" else APPEND_INSERTS[:1]
     assert _first_words(statements) == expected
     assert statements[-1] == "COMMIT"
+
+
+def test_a_tool_that_instruments_djangos_cursor_class_sees_an_appends_statements(monkeypatch):
+    """As APM agents do: they wrap CursorWrapper.execute, with no execute wrapper or DEBUG."""
+    seen = []
+    execute = CursorWrapper.execute
+
+    def instrumented(self, sql_text, params=None):
+        seen.append(sql_text.strip())
+        return execute(self, sql_text, params)
+
+    append("instrumented")
+    monkeypatch.setattr(CursorWrapper, "execute", instrumented)
+    append("instrumented", [user("Thanks")])
+    monkeypatch.undo()
+
+    expected = APPEND_INSERTS if connection.vendor == "sqlite" else APPEND_INSERTS[:1]
+    assert _first_words(seen) == expected
+    assert len(stored_items("instrumented")) == 4
+
+
+def _titles() -> dict[str, str | None]:
+    return dict(AgentSession.objects.values_list("pk", "title"))
+
+
+def test_orm_code_and_on_commit_in_a_write_transaction_work_as_in_atomic():
+    append("titled")
+    committed = []
+    with sql.write_transaction("default") as cursor:
+        cursor.execute(
+            "UPDATE agent_sessions SET title = %s WHERE session_id = %s", ["Orders", "titled"]
+        )
+        with transaction.atomic():
+            AgentSession.objects.create(session_id="created")
+        transaction.on_commit(lambda: committed.append(_titles()))
+        assert committed == []
+
+    assert committed == [{"titled": "Orders", "created": None}]
+
+
+def test_a_write_transaction_that_raises_undoes_its_orm_writes_and_drops_on_commit():
+    append("titled")
+    committed = []
+    with pytest.raises(RuntimeError, match="failed"), sql.write_transaction("default") as cursor:
+        cursor.execute(
+            "UPDATE agent_sessions SET title = %s WHERE session_id = %s", ["Orders", "titled"]
+        )
+        AgentSession.objects.create(session_id="created")
+        transaction.on_commit(lambda: committed.append(_titles()))
+        raise RuntimeError("failed")
+
+    assert committed == []
+    assert _titles() == {"titled": None}
+    assert connection.in_atomic_block is False

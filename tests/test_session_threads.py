@@ -1,11 +1,10 @@
-"""DjangoSession runs its database work on the thread sync_to_async(thread_sensitive=True)
-would pick, wherever it is called from.
+"""DjangoSession runs its database work through sync_to_async(thread_sensitive=True),
+so it runs on the thread Django's own sync code would, wherever it is called from.
 
-In plain asyncio code it hands the work to asgiref's shared thread itself
-(convstore.sync_thread); everywhere else it goes through sync_to_async. The
-tests compare the thread it uses with asgiref's own choice in each case, and
-show what that choice is for: a write made from sync code inside a
-transaction, through async_to_sync, joins that transaction.
+The tests show what that is for: a write made from sync code inside a
+transaction, through async_to_sync, joins that transaction; async code that
+sync code calls back through async_to_sync during a write runs on the caller's
+event loop.
 """
 
 import asyncio
@@ -13,10 +12,11 @@ import contextvars
 import threading
 
 import pytest
-from asgiref.sync import SyncToAsync, ThreadSensitiveContext, async_to_sync, sync_to_async
+from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
 from django.db import connections, transaction
+from django.db.models.signals import post_save
 
-from convstore.models import AgentMessage
+from convstore.models import AgentMessage, AuditEntry
 from convstore.session import DjangoSession
 from convstore.sync_thread import call as run_in_django_thread
 from tests.conftest import run_async
@@ -33,23 +33,21 @@ async def both_threads() -> tuple[int, int]:
     return await thread_of_call(), await asgiref_thread()
 
 
-def test_plain_asyncio_code_uses_asgirefs_shared_thread() -> None:
+def test_plain_asyncio_code_runs_sync_work_off_the_event_loops_thread() -> None:
     ours, asgirefs = asyncio.run(both_threads())
     assert ours == asgirefs != threading.get_ident()
-    shared_thread = SyncToAsync.single_thread_executor.submit(threading.get_ident).result()
-    assert ours == shared_thread
 
 
-def test_inside_a_thread_sensitive_context_the_contexts_thread() -> None:
+def test_inside_a_thread_sensitive_context_the_contexts_own_thread() -> None:
     """As in a Django ASGI request: the request's sync work runs on a thread of its own."""
 
-    async def in_a_request() -> tuple[int, int]:
+    async def outside_and_in_a_request() -> tuple[int, tuple[int, int]]:
+        outside = await thread_of_call()
         async with ThreadSensitiveContext():
-            return await both_threads()
+            return outside, await both_threads()
 
-    ours, asgirefs = asyncio.run(in_a_request())
-    assert ours == asgirefs
-    assert ours != SyncToAsync.single_thread_executor.submit(threading.get_ident).result()
+    outside, (ours, asgirefs) = asyncio.run(outside_and_in_a_request())
+    assert ours == asgirefs != outside
 
 
 def test_inside_async_to_sync_the_sync_callers_thread() -> None:
@@ -65,6 +63,42 @@ def test_the_callers_context_variables_reach_the_thread() -> None:
         return await run_in_django_thread(request_id.get)
 
     assert asyncio.run(seen_in_thread()) == "req-42"
+
+
+def test_context_variables_a_read_sets_come_back_to_the_caller() -> None:
+    request_id = contextvars.ContextVar("request_id", default=None)
+
+    async def set_in_thread() -> str | None:
+        await run_in_django_thread(lambda: request_id.set("req-42"))
+        return request_id.get()
+
+    assert asyncio.run(set_in_thread()) == "req-42"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_code_a_write_calls_through_async_to_sync_runs_on_the_callers_loop() -> None:
+    """A signal receiver that calls async code, as Channels' group_send is called
+    through async_to_sync, during a write (clear_session saves an audit entry)."""
+    loops = []
+
+    async def notify() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    def on_audit_entry(**_kwargs) -> None:
+        async_to_sync(notify)()
+
+    async def write_and_clear() -> asyncio.AbstractEventLoop:
+        session = DjangoSession("notified")
+        await session.add_items([user("Hello")])
+        await session.clear_session()
+        return asyncio.get_running_loop()
+
+    post_save.connect(on_audit_entry, sender=AuditEntry, weak=False)
+    try:
+        callers_loop = run_async(write_and_clear())
+    finally:
+        post_save.disconnect(on_audit_entry, sender=AuditEntry)
+    assert loops == [callers_loop]
 
 
 @pytest.mark.django_db(transaction=True)
