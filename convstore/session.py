@@ -137,7 +137,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), effective_limit, using=self.using
             )
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     async def add_items(self, items: list) -> None:
         """Append items to this object's branch, in one transaction."""
@@ -150,7 +150,7 @@ class DjangoSession:
                 session_id=self.session_id, items=items, position=self._start(), using=self.using
             )
 
-        await sync_thread.call(write, settle=True)
+        await sync_thread.call(write, using=self.using, settle=True)
 
     async def pop_item(self) -> dict | None:
         """Remove and return the newest item of this object's branch (None if empty)."""
@@ -162,7 +162,7 @@ class DjangoSession:
             )
             return item
 
-        return await sync_thread.call(write, settle=True)
+        return await sync_thread.call(write, using=self.using, settle=True)
 
     async def clear_session(self) -> None:
         """Delete every item, branch and usage row of the conversation."""
@@ -171,7 +171,7 @@ class DjangoSession:
         def write():
             self._position = conversations.clear(session_id=self.session_id, using=self.using)
 
-        await sync_thread.call(write, settle=True)
+        await sync_thread.call(write, using=self.using, settle=True)
 
     # --- usage ---------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class DjangoSession:
 
         try:
             self._check_open()
-            await sync_thread.call(write, settle=True)
+            await sync_thread.call(write, using=self.using, settle=True)
         except Exception:
             logger.exception("Failed to store session usage for %s", self.session_id)
 
@@ -211,7 +211,7 @@ class DjangoSession:
             self._observe()
             return queries.session_usage(self.session_id, branch_id, using=self.using)
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     async def get_turn_usage(
         self, user_turn_number: int | None = None, branch_id: str | None = None
@@ -224,7 +224,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), user_turn_number, using=self.using
             )
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     # --- structure -----------------------------------------------------------
 
@@ -237,7 +237,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), using=self.using
             )
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     async def find_turns_by_content(
         self, search_term: str, branch_id: str | None = None
@@ -250,7 +250,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), search_term, using=self.using
             )
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     async def get_conversation_by_turns(
         self, branch_id: str | None = None
@@ -263,7 +263,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), using=self.using
             )
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     async def get_tool_usage(self, branch_id: str | None = None) -> list[tuple[str, int, int]]:
         """[(tool_name, calls, turn), ...] for the branch."""
@@ -274,7 +274,7 @@ class DjangoSession:
                 self.session_id, self._read_branch(branch_id), using=self.using
             )
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     # --- branches ------------------------------------------------------------
 
@@ -305,7 +305,7 @@ class DjangoSession:
                 ) from None
             return name
 
-        return await sync_thread.call(write, settle=True)
+        return await sync_thread.call(write, using=self.using, settle=True)
 
     async def create_branch_from_content(
         self, search_term: str, branch_name: str | None = None
@@ -326,7 +326,7 @@ class DjangoSession:
                 session_id=self.session_id, branch_id=branch_id, using=self.using
             )
 
-        await sync_thread.call(check, settle=True)
+        await sync_thread.call(check, using=self.using, settle=True)
 
     async def delete_branch(self, branch_id: str, force: bool = False) -> None:
         """Delete a branch; its name stays reserved. force allows this object's own branch."""
@@ -357,7 +357,7 @@ class DjangoSession:
                     f"Branch '{branch_id}' does not exist"
                 ) from None
 
-        await sync_thread.call(write, settle=True)
+        await sync_thread.call(write, using=self.using, settle=True)
 
     async def list_branches(self) -> list[dict[str, Any]]:
         """Every branch: branch_id, message_count, user_turns, is_current, created_at."""
@@ -366,7 +366,7 @@ class DjangoSession:
         def read():
             return queries.branches(self.session_id, self._read_branch(None), using=self.using)
 
-        return await sync_thread.call(read)
+        return await sync_thread.call(read, using=self.using)
 
     # --- trash ---------------------------------------------------------------
 
@@ -375,6 +375,7 @@ class DjangoSession:
         self._check_open()
         await sync_thread.call(
             functools.partial(conversations.trash, session_id=self.session_id, using=self.using),
+            using=self.using,
             settle=True,
         )
 
@@ -383,5 +384,6 @@ class DjangoSession:
         self._check_open()
         await sync_thread.call(
             functools.partial(conversations.restore, session_id=self.session_id, using=self.using),
+            using=self.using,
             settle=True,
         )

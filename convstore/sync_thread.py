@@ -10,16 +10,23 @@ SDK's sessions do for their writes: a cancelled await would drop a write still
 queued for the thread, or leave a running one unobserved, so an agent run
 cancelled while it saves its items (a timeout, a client gone) could lose them.
 An unsettled call lets its cancelled caller go at once, as sync_to_async does.
+
+A call that fails with a database error closes its connection (unless it ran
+inside the caller's transaction), as Django does for a broken one between
+requests: agent code keeps a connection for as long as it runs, and a fault
+such as a database file that was read-only when it was opened would otherwise
+stay with it.
 """
 
 import asyncio
 
 from asgiref.sync import sync_to_async
+from django.db import DatabaseError, connections
 
 
-async def call(function, *, settle: bool = False):
+async def call(function, *, using: str, settle: bool = False):
     """function()'s result, run on the thread sync_to_async(thread_sensitive=True) picks."""
-    running = sync_to_async(function, thread_sensitive=True)()
+    running = sync_to_async(_closing_on_error, thread_sensitive=True)(function, using)
     if not settle:
         return await running
     # A task of its own, which the caller's cancellation does not reach; context
@@ -41,3 +48,13 @@ async def _settled(task: asyncio.Task):
     finally:
         if cancellation is not None:
             raise cancellation
+
+
+def _closing_on_error(function, using: str):
+    try:
+        return function()
+    except DatabaseError:
+        connection = connections[using]
+        if not connection.in_atomic_block:
+            connection.close()
+        raise

@@ -26,7 +26,7 @@ asgiref_thread = sync_to_async(threading.get_ident, thread_sensitive=True)
 
 
 async def thread_of_call() -> int:
-    return await run_in_django_thread(threading.get_ident)
+    return await run_in_django_thread(threading.get_ident, using="default")
 
 
 async def both_threads() -> tuple[int, int]:
@@ -60,7 +60,7 @@ def test_the_callers_context_variables_reach_the_thread() -> None:
 
     async def seen_in_thread() -> str | None:
         request_id.set("req-42")
-        return await run_in_django_thread(request_id.get)
+        return await run_in_django_thread(request_id.get, using="default")
 
     assert asyncio.run(seen_in_thread()) == "req-42"
 
@@ -69,7 +69,7 @@ def test_context_variables_a_read_sets_come_back_to_the_caller() -> None:
     request_id = contextvars.ContextVar("request_id", default=None)
 
     async def set_in_thread() -> str | None:
-        await run_in_django_thread(lambda: request_id.set("req-42"))
+        await run_in_django_thread(lambda: request_id.set("req-42"), using="default")
         return request_id.get()
 
     assert asyncio.run(set_in_thread()) == "req-42"
