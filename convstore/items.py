@@ -62,11 +62,21 @@ def message_type(item: Any) -> str:
         if item.get("role") == "assistant":
             return "assistant"
         if item.get("type"):
-            return str(item.get("type"))
+            return _storable(str(item.get("type")))
     return "other"
 
 
+def _storable(text: str) -> str:
+    """A derived column's text: PostgreSQL's text cannot hold NUL, which the item itself keeps."""
+    return text.replace("\x00", "\ufffd")
+
+
 def tool_name(item: Any) -> str | None:
+    name = _tool_name(item)
+    return _storable(name) if name is not None else None
+
+
+def _tool_name(item: Any) -> str | None:
     if not isinstance(item, dict):
         return None
     item_type = item.get("type")
@@ -101,6 +111,9 @@ def encode_item(item: Any) -> str:
     """
     if not isinstance(item, dict):
         raise InvalidItem(f"Session items must be dicts, not {type(item).__name__}")
+    kind = item.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise InvalidItem(f'An item\'s "type" must be a string, not {type(kind).__name__}')
     try:
         text = _STRICT_ENCODER.encode(item)
         # ensure_ascii spells every non-BMP character and lone surrogate as \udXXX.

@@ -90,6 +90,11 @@ def deeply_nested(depth: int) -> dict:
         pytest.param([{"a": [{"b": "\ud83d"}]}], "lone surrogate", id="half an emoji, nested"),
         pytest.param([circular()], "circular", id="a circular item"),
         pytest.param([deeply_nested(100_000)], "nested too deeply", id="nesting past the limit"),
+        pytest.param([{"type": ["a"]}], '"type" must be a string, not list', id="a list as type"),
+        pytest.param(
+            [{"type": {"a": 1}}], '"type" must be a string, not dict', id="a dict as type"
+        ),
+        pytest.param([{"type": 7}], '"type" must be a string, not int', id="a number as type"),
     ],
 )
 def test_add_items_refuses_what_cannot_be_stored(items, message) -> None:
@@ -100,6 +105,28 @@ def test_add_items_refuses_what_cannot_be_stored(items, message) -> None:
 def test_a_session_needs_a_non_empty_string_id(session_id) -> None:
     with pytest.raises(ValueError, match="session_id must be a non-empty string"):
         DjangoSession(session_id)
+
+
+def test_a_session_id_with_a_nul_character_is_refused() -> None:
+    with pytest.raises(ValueError, match="session_id contains a NUL character"):
+        DjangoSession("a\x00b")
+
+
+def test_a_nul_in_a_tool_name_or_type_is_kept_in_the_item_and_replaced_in_the_structure():
+    items = [
+        user("find it"),
+        {"type": "function_call", "name": "look\x00up", "call_id": "c1", "arguments": "{}"},
+        {"type": "odd\x00kind", "note": "\x00"},
+    ]
+
+    async def store():
+        session = DjangoSession("nul-names")
+        await session.add_items(items)
+        return await session.get_items(), await session.get_tool_usage()
+
+    stored, tools = run_async(store())
+    assert stored == items
+    assert tools == [("look\ufffdup", 1, 1)]
 
 
 def test_invalid_item_is_a_value_error() -> None:
@@ -165,6 +192,25 @@ def test_a_blank_branch_name_is_refused(name) -> None:
     assert_refused(
         lambda s: s.create_branch_from_turn(1, name), ValueError, "Branch name cannot be empty"
     )
+
+
+def test_a_branch_name_over_the_limit_is_refused() -> None:
+    message = "Branch name is 201 characters long; at most 200 are allowed"
+    assert_refused(lambda s: s.create_branch_from_turn(1, "x" * 201), ValueError, message)
+
+
+def test_a_branch_name_at_the_limit_is_accepted() -> None:
+    async def fork():
+        session = await conversation_with_a_branch()
+        await session.create_branch_from_turn(1, "x" * 200)
+        return session.current_branch_id
+
+    assert run_async(fork()) == "x" * 200
+
+
+def test_a_branch_name_with_a_nul_character_is_refused() -> None:
+    message = "Branch name contains a NUL character"
+    assert_refused(lambda s: s.create_branch_from_turn(1, "a\x00b"), ValueError, message)
 
 
 @pytest.mark.parametrize("name", ["b", "main"])
