@@ -13,14 +13,6 @@ since, the position falls back to main, as in the SDK.
 
 from .base import ConversationError, ConversationInTrash, ConversationNotFound, Position
 from .branches import check_branch, delete_branch, fork, set_active_branch
-from .bulk import (
-    History,
-    HistoryBranch,
-    HistoryTurn,
-    PreparedHistories,
-    prepare_histories,
-    write_histories,
-)
 from .history import adopt_unstructured_messages, append_items, clear, pop_item
 from .imports import import_conversation
 from .repairs import (
@@ -42,11 +34,7 @@ __all__ = [
     "ConversationError",
     "ConversationInTrash",
     "ConversationNotFound",
-    "History",
-    "HistoryBranch",
-    "HistoryTurn",
     "Position",
-    "PreparedHistories",
     "adopt_unstructured_messages",
     "append_items",
     "check_branch",
@@ -58,7 +46,6 @@ __all__ = [
     "fork",
     "import_conversation",
     "pop_item",
-    "prepare_histories",
     "purge",
     "recompute_structure",
     "record_usage",
@@ -68,5 +55,4 @@ __all__ = [
     "set_active_branch",
     "set_title",
     "trash",
-    "write_histories",
 ]
