@@ -58,8 +58,9 @@ class Placement(NamedTuple):
     tool_name: str | None
 
 
-# The structure columns an insert fills: the row's conversation and message, then
-# its placement (the database gives the id and created_at).
+# The columns an insert fills (the database gives ids and created_at): a message's
+# conversation and data; a structure row's conversation and message, then its placement.
+_MESSAGE_COLUMNS = ("session_id", "message_data")
 _STRUCTURE_COLUMNS = ("session_id", "message_id", *Placement._fields)
 
 
@@ -119,7 +120,7 @@ def _insert(
     message_ids = _insert_rows(
         cursor,
         "agent_messages",
-        ("session_id", "message_data"),
+        _MESSAGE_COLUMNS,
         [(session_id, data) for data in encoded],
         returning="id",
     )
