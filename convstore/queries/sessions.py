@@ -62,7 +62,7 @@ STATE_SQL = f"SELECT {STATE_COLUMNS} FROM agent_sessions WHERE agent_sessions.se
 
 
 class StateRow(NamedTuple):
-    """A row of STATE_COLUMNS, as the database gives it (NULL where there is no row)."""
+    """A row of STATE_COLUMNS as the database gives it: the subqueries give NULL on no rows."""
 
     active_branch_id: str | None
     clear_generation: int | None
