@@ -11,7 +11,8 @@ from django.utils import timezone
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from convstore import conversations, pricing, queries
-from convstore.conversations import History, HistoryBranch, HistoryTurn
+from convstore.demo import bulk
+from convstore.demo.bulk import History, HistoryBranch, HistoryTurn
 from convstore.models import (
     MAIN_BRANCH,
     AgentMessage,
@@ -208,7 +209,7 @@ def test_write_histories_leaves_what_the_turn_by_turn_writes_leave():
         position=position,
     )
 
-    written = conversations.write_histories(
+    written = bulk.write_histories(
         [History("bulk", turns, title="Bulk", branches=[HistoryBranch("b", 2, branch_turns)])]
     )
 
@@ -289,6 +290,6 @@ def test_write_histories_refuses_bad_histories_and_writes_nothing(history):
     good = History("good", [HistoryTurn(turn_items(1), AT)])
 
     with pytest.raises(conversations.ConversationError):
-        conversations.write_histories([good, history])
+        bulk.write_histories([good, history])
 
     assert database_snapshot() == before

@@ -21,14 +21,6 @@ from .base import (
     check_session_id,
 )
 from .branches import check_branch, delete_branch, fork, set_active_branch
-from .bulk import (
-    History,
-    HistoryBranch,
-    HistoryTurn,
-    PreparedHistories,
-    prepare_histories,
-    write_histories,
-)
 from .history import adopt_unstructured_messages, append_items, clear, pop_item
 from .imports import import_conversation
 from .repairs import (
@@ -51,11 +43,7 @@ __all__ = [
     "ConversationError",
     "ConversationInTrash",
     "ConversationNotFound",
-    "History",
-    "HistoryBranch",
-    "HistoryTurn",
     "Position",
-    "PreparedHistories",
     "adopt_unstructured_messages",
     "append_items",
     "check_branch",
@@ -69,7 +57,6 @@ __all__ = [
     "fork",
     "import_conversation",
     "pop_item",
-    "prepare_histories",
     "purge",
     "recompute_structure",
     "record_usage",
@@ -79,5 +66,4 @@ __all__ = [
     "set_active_branch",
     "set_title",
     "trash",
-    "write_histories",
 ]

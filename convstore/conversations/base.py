@@ -10,7 +10,6 @@ from django.utils import timezone
 from .. import queries
 from ..models import (
     MAIN_BRANCH,
-    SDK_COLUMNS,
     AuditEntry,
 )
 from ..queries.sessions import STATE_COLUMNS, STATE_SQL, state_from_row, state_params
@@ -104,9 +103,6 @@ _UPSERT_SQL = (
 # SQLite: and reads the state in the same statement (its IMMEDIATE transaction
 # took the write lock at BEGIN, so nothing can be stale).
 _UPSERT_RETURNING_STATE_SQL = f"{_UPSERT_SQL} RETURNING {STATE_COLUMNS}"
-
-# The structure columns an insert fills: all but the ids and timestamps the database gives.
-_STRUCTURE_COLUMNS = SDK_COLUMNS["message_structure"][1:-1]
 
 # Rows per INSERT statement: well under SQLite's and PostgreSQL's parameter limits.
 _ROWS_PER_INSERT = 500

@@ -16,9 +16,7 @@ from ..models import (
     TurnUsage,
 )
 from ..sql import cursor as fixed_sql_cursor
-from ..sql import fetch
 from .base import (
-    _STRUCTURE_COLUMNS,
     ON_MAIN,
     ConversationError,
     Position,
@@ -31,31 +29,24 @@ from .history import _delete_unreferenced_messages
 # --- branches ----------------------------------------------------------------
 
 
-# Whether a branch is there (a live Branch row, or rows that hold it) or its
-# name is taken (any Branch row, deleted ones too, or rows): every fork and
-# switch asks, so written out once, as the append's statements are.
-_BRANCH_FOUND_SQL = """
-    SELECT EXISTS (SELECT 1 FROM convstore_branch
-            WHERE session_id = %s AND branch_id = %s {live_only})
-        OR EXISTS (SELECT 1 FROM message_structure WHERE session_id = %s AND branch_id = %s)
-"""
-_BRANCH_LIVE_SQL = _BRANCH_FOUND_SQL.format(live_only="AND deleted_at IS NULL")
-_BRANCH_NAME_TAKEN_SQL = _BRANCH_FOUND_SQL.format(live_only="")
-
-
-def _branch_found(sql: str, session_id: str, branch_id: str, *, using: str) -> bool:
+def _branch_found(session_id: str, branch_id: str, *, live_only: bool, using: str) -> bool:
+    """Whether a Branch row (a live one, with live_only) or rows that hold the branch are there."""
     if branch_id == MAIN_BRANCH:
         return True
-    where = [session_id, branch_id]
-    return bool(fetch(sql, where + where, using=using)[0][0])
+    made = Branch.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
+    if live_only:
+        made = made.filter(deleted_at=None)
+    held = MessageStructure.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
+    return made.exists() or held.exists()
 
 
 def _branch_exists(session_id: str, branch_id: str, *, using: str) -> bool:
-    return _branch_found(_BRANCH_LIVE_SQL, session_id, branch_id, using=using)
+    return _branch_found(session_id, branch_id, live_only=True, using=using)
 
 
 def _name_used(session_id: str, branch_id: str, *, using: str) -> bool:
-    return _branch_found(_BRANCH_NAME_TAKEN_SQL, session_id, branch_id, using=using)
+    """Whether the name is taken: by any branch, deleted ones too, as in the SDK."""
+    return _branch_found(session_id, branch_id, live_only=False, using=using)
 
 
 def _new_branch_name(session_id: str, turn_number: int, *, using: str) -> str:
@@ -70,8 +61,9 @@ def _new_branch_name(session_id: str, turn_number: int, *, using: str) -> str:
 # A fork copies the source branch's structure rows before the turn, numbered on
 # from the conversation's last sequence number, in one statement: no rows pass
 # through Python. The copies share the source's messages.
-_COPY_TURNS_SQL = f"""
-    INSERT INTO message_structure ({", ".join(_STRUCTURE_COLUMNS)})
+_COPY_TURNS_SQL = """
+    INSERT INTO message_structure (session_id, message_id, branch_id, message_type,
+        sequence_number, user_turn_number, branch_turn_number, tool_name)
     SELECT session_id, message_id, %s, message_type,
         %s + ROW_NUMBER() OVER (ORDER BY sequence_number),
         user_turn_number, branch_turn_number, tool_name
@@ -80,19 +72,20 @@ _COPY_TURNS_SQL = f"""
 """
 
 
-_TURN_MESSAGE_SQL = """
-    SELECT m.message_data FROM message_structure ms
-    JOIN agent_messages m ON m.id = ms.message_id
-    WHERE ms.session_id = %s AND ms.branch_id = %s
-    AND ms.branch_turn_number = %s AND ms.message_type = 'user'
-    ORDER BY ms.id LIMIT 1
-"""
-
-
 def _turn_message(session_id: str, branch_id: str, turn_number: int, *, using: str):
     """The text of the user message that opens the branch's turn; None if there is none."""
-    rows = fetch(_TURN_MESSAGE_SQL, [session_id, branch_id, turn_number], using=using)
-    return rows[0][0] if rows else None
+    return (
+        MessageStructure.objects.using(using)
+        .filter(
+            session_id=session_id,
+            branch_id=branch_id,
+            branch_turn_number=turn_number,
+            message_type="user",
+        )
+        .order_by("id")
+        .values_list("message__message_data", flat=True)
+        .first()
+    )
 
 
 def _copy_turns_before(

@@ -1,5 +1,8 @@
 """Appending, popping and clearing a conversation's items."""
 
+import functools
+from typing import NamedTuple
+
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -18,7 +21,6 @@ from ..sql import cursor as fixed_sql_cursor
 from ..sql import write_transaction
 from .base import (
     _ROWS_PER_INSERT,
-    _STRUCTURE_COLUMNS,
     ON_MAIN,
     ConversationInTrash,
     Position,
@@ -45,6 +47,23 @@ def _lock_for_agent(
 # --- appending ---------------------------------------------------------------
 
 
+class Placement(NamedTuple):
+    """Where a new item goes: the message_structure columns an append works out for it."""
+
+    branch_id: str
+    message_type: str
+    sequence_number: int
+    user_turn_number: int
+    branch_turn_number: int
+    tool_name: str | None
+
+
+# The columns an insert fills (the database gives ids and created_at): a message's
+# conversation and data; a structure row's conversation and message, then its placement.
+_MESSAGE_COLUMNS = ("session_id", "message_data")
+_STRUCTURE_COLUMNS = ("session_id", "message_id", *Placement._fields)
+
+
 # A branch's current turn numbers (see queries.conversation_state).
 _BRANCH_TURNS_SQL = """
     SELECT user_turn_number, branch_turn_number FROM message_structure
@@ -61,9 +80,8 @@ def _branch_turns(cursor, session_id: str, branch_id: str) -> tuple[int, int]:
     return turn or 0, branch_turn or 0
 
 
-def _place(cursor, locked: _Locked, branch_id: str, decoded: list) -> list[tuple]:
-    """Where each new item goes at the end of the branch: its structure row after
-    session_id and message_id (branch, type, sequence, turn, branch turn, tool)."""
+def _place(cursor, locked: _Locked, branch_id: str, decoded: list) -> list[Placement]:
+    """Where each new item goes at the end of the branch."""
     if branch_id == locked.turns_branch:
         turn, branch_turn = locked.turns
     else:
@@ -73,13 +91,13 @@ def _place(cursor, locked: _Locked, branch_id: str, decoded: list) -> list[tuple
         if sdk_items.is_user_message(item):
             turn, branch_turn = turn + 1, branch_turn + 1
         placed.append(
-            (
-                branch_id,
-                sdk_items.message_type(item),
-                locked.last_sequence + offset,
-                turn,
-                branch_turn,
-                sdk_items.tool_name(item),
+            Placement(
+                branch_id=branch_id,
+                message_type=sdk_items.message_type(item),
+                sequence_number=locked.last_sequence + offset,
+                user_turn_number=turn,
+                branch_turn_number=branch_turn,
+                tool_name=sdk_items.tool_name(item),
             )
         )
     locked.last_sequence += len(placed)
@@ -102,7 +120,7 @@ def _insert(
     message_ids = _insert_rows(
         cursor,
         "agent_messages",
-        ("session_id", "message_data"),
+        _MESSAGE_COLUMNS,
         [(session_id, data) for data in encoded],
         returning="id",
     )
@@ -115,10 +133,9 @@ def _insert(
 
 # PostgreSQL: the messages and their structure rows in one statement, one round
 # trip. The k-th smallest new id is the k-th message: one INSERT numbers its
-# rows in VALUES order (as _insert_rows relies on too). The casts keep the
-# parameter types, and so the prepared statement, the same from call to call.
-_PLACED_COLUMNS = _STRUCTURE_COLUMNS[2:]
-_INSERT_TOGETHER_SQL = """
+# rows in VALUES order (as _insert_rows relies on too). The placements join by
+# position, their columns named as Placement's fields.
+_INSERT_TOGETHER_TEMPLATE = """
     WITH inserted AS (
         INSERT INTO agent_messages (session_id, message_data) VALUES {messages} RETURNING id
     ), numbered AS (
@@ -130,24 +147,38 @@ _INSERT_TOGETHER_SQL = """
         ON placed.position = numbered.position
     ORDER BY numbered.position
 """
-_PLACED_ROW = "(%s::integer, %s, %s, %s::integer, %s::integer, %s::integer, %s)"
+# The casts keep the parameter types, and so the prepared statement, the same
+# from call to call.
+_INTEGER_PLACED_COLUMNS = {"position", "sequence_number", "user_turn_number", "branch_turn_number"}
+_PLACED_ROW = (
+    "("
+    + ", ".join(
+        "%s::integer" if column in _INTEGER_PLACED_COLUMNS else "%s"
+        for column in ("position", *Placement._fields)
+    )
+    + ")"
+)
 
 
-def _insert_together(cursor, session_id: str, encoded: list[str], placed: list[tuple]):
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_together_sql(row_count: int) -> str:
+    return _INSERT_TOGETHER_TEMPLATE.format(
+        messages=", ".join(["(%s, %s)"] * row_count),
+        structure_columns=", ".join(_STRUCTURE_COLUMNS),
+        placed_columns=", ".join(Placement._fields),
+        placed=", ".join([_PLACED_ROW] * row_count),
+    )
+
+
+def _insert_together(cursor, session_id: str, encoded: list[str], placed: list[Placement]):
     for start in range(0, len(encoded), _ROWS_PER_INSERT):
         messages = encoded[start : start + _ROWS_PER_INSERT]
         places = placed[start : start + _ROWS_PER_INSERT]
-        sql = _INSERT_TOGETHER_SQL.format(
-            messages=", ".join(["(%s, %s)"] * len(messages)),
-            structure_columns=", ".join(_STRUCTURE_COLUMNS),
-            placed_columns=", ".join(_PLACED_COLUMNS),
-            placed=", ".join([_PLACED_ROW] * len(places)),
-        )
         params = [value for data in messages for value in (session_id, data)]
         params.append(session_id)
         for position, place in enumerate(places, start=1):
             params += (position, *place)
-        cursor.execute(sql, params)
+        cursor.execute(_insert_together_sql(len(messages)), params)
 
 
 # Messages an SDK writer added without structure rows, oldest first.
@@ -231,22 +262,27 @@ _DELETE_EMPTIED_TURN_USAGE_SQL = """
 """
 
 
-def _remove_newest(session_id: str, branch_id: str, *, using: str) -> tuple | None:
-    """Remove the branch's newest structure row, and what only it held.
+class _NewestRow(NamedTuple):
+    """A row of _NEWEST_ROW_SQL: message_data is None when its message is missing."""
 
-    Returns the row as (id, message_id, user turn, message_data), message_data
-    None when its message is missing; None when the branch is empty.
-    """
+    id: int
+    message_id: int
+    user_turn_number: int | None
+    message_data: str | None
+
+
+def _remove_newest(session_id: str, branch_id: str, *, using: str) -> _NewestRow | None:
+    """Remove the branch's newest structure row, and what only it held; None if it is empty."""
     with fixed_sql_cursor(using) as cursor:
         cursor.execute(_NEWEST_ROW_SQL, [session_id, branch_id])
-        newest = cursor.fetchone()
-        if newest is None:
+        row = cursor.fetchone()
+        if row is None:
             return None
-        row_id, message_id, turn, _message_data = newest
-        cursor.execute(_DELETE_ROW_SQL, [row_id])
-        cursor.execute(_DELETE_UNHELD_MESSAGE_SQL, [message_id, message_id])
-        if turn is not None:
-            where = [session_id, branch_id, turn]
+        newest = _NewestRow(*row)
+        cursor.execute(_DELETE_ROW_SQL, [newest.id])
+        cursor.execute(_DELETE_UNHELD_MESSAGE_SQL, [newest.message_id, newest.message_id])
+        if newest.user_turn_number is not None:
+            where = [session_id, branch_id, newest.user_turn_number]
             cursor.execute(_DELETE_EMPTIED_TURN_USAGE_SQL, where + where)
     return newest
 
@@ -271,8 +307,8 @@ def pop_item(
             removed = _remove_newest(session_id, branch_id, using=using)
             if removed is None:
                 return None, new_position
-            message_data = removed[3]
-            item = sdk_items.decode_item(message_data) if message_data is not None else None
+            data = removed.message_data
+            item = sdk_items.decode_item(data) if data is not None else None
             if item is not None:
                 return item, new_position
 

@@ -1,10 +1,10 @@
 """A large, exact-sized data set for benches: N conversations holding exactly M messages.
 
 The content is the demo personas' turns, turned into SDK items directly (the
-Runner would take hours for a million messages) and written with
-conversations.write_histories, the bulk path of the write layer. A few
-conversations have 500 turns; about one in ten has a branch; usage rows carry
-models (some unknown) and costs; timestamps spread over the last 60 days.
+Runner would take hours for a million messages) and written in bulk by
+bulk.write_histories. A few conversations have 500 turns; about one in ten has
+a branch; usage rows carry models (some unknown) and costs; timestamps spread
+over the last 60 days.
 """
 
 import datetime
@@ -15,8 +15,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..conversations import History, HistoryBranch, HistoryTurn
 from . import scripts
+from .bulk import History, HistoryBranch, HistoryTurn
 from .seed import REASONING_MODELS, tokens
 from .tools import run_tool
 

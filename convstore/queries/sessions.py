@@ -3,9 +3,10 @@
 Timestamps are given as the SDK gives them: 'YYYY-MM-DD HH:MM:SS' in UTC.
 """
 
+import datetime
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
@@ -16,7 +17,7 @@ from django.db.models import (
 )
 
 from .. import items as sdk_items
-from ..models import MAIN_BRANCH, SDK_COLUMNS, Branch, MessageStructure, TurnUsage
+from ..models import MAIN_BRANCH, Branch, MessageStructure, TurnUsage
 from ..sql import fetch
 
 
@@ -36,24 +37,40 @@ def sdk_timestamp(value) -> str | None:
 # numbers turns upwards along a branch's sequence: their MAX, found with one
 # index seek instead of a scan of the branch. The branch id is its two
 # parameters. The table is not aliased, so an append can also use these columns
-# as an UPDATE's RETURNING list (convstore.conversations.base).
+# as an upsert's RETURNING list (convstore.conversations.base). Each column is
+# named as a field of StateRow.
 STATE_COLUMNS = """
-    agent_sessions.active_branch_id, agent_sessions.clear_generation, agent_sessions.deleted_at,
+    agent_sessions.active_branch_id AS active_branch_id,
+    agent_sessions.clear_generation AS clear_generation,
+    agent_sessions.deleted_at AS deleted_at,
     (SELECT MAX(ms.sequence_number) FROM message_structure ms
-        WHERE ms.session_id = agent_sessions.session_id),
+        WHERE ms.session_id = agent_sessions.session_id) AS last_sequence,
     EXISTS(SELECT 1 FROM agent_messages m
         WHERE m.id = (SELECT MAX(n.id) FROM agent_messages n
             WHERE n.session_id = agent_sessions.session_id)
-        AND NOT EXISTS(SELECT 1 FROM message_structure u WHERE u.message_id = m.id)),
+        AND NOT EXISTS(SELECT 1 FROM message_structure u WHERE u.message_id = m.id))
+        AS newest_unstructured,
     (SELECT t.user_turn_number FROM message_structure t
         WHERE t.session_id = agent_sessions.session_id AND t.branch_id = %s
-        ORDER BY t.sequence_number DESC LIMIT 1),
+        ORDER BY t.sequence_number DESC LIMIT 1) AS user_turn,
     (SELECT t.branch_turn_number FROM message_structure t
         WHERE t.session_id = agent_sessions.session_id AND t.branch_id = %s
-        ORDER BY t.sequence_number DESC LIMIT 1)
+        ORDER BY t.sequence_number DESC LIMIT 1) AS branch_turn
 """
 
 STATE_SQL = f"SELECT {STATE_COLUMNS} FROM agent_sessions WHERE agent_sessions.session_id = %s"
+
+
+class StateRow(NamedTuple):
+    """A row of STATE_COLUMNS as the database gives it: the subqueries give NULL on no rows."""
+
+    active_branch_id: str | None
+    clear_generation: int | None
+    deleted_at: datetime.datetime | None
+    last_sequence: int | None
+    newest_unstructured: bool | int
+    user_turn: int | None
+    branch_turn: int | None
 
 
 def state_params(session_id: str, turns_of: str) -> list:
@@ -64,14 +81,14 @@ def state_from_row(row: tuple | None) -> dict | None:
     """The conversation's state from a row of STATE_COLUMNS; None for no row."""
     if row is None:
         return None
-    active_branch_id, generation, deleted_at, last_sequence, unstructured, turn, branch_turn = row
+    state = StateRow(*row)
     return {
-        "active_branch_id": active_branch_id or MAIN_BRANCH,
-        "generation": generation or 0,
-        "deleted_at": deleted_at,
-        "last_sequence": last_sequence or 0,
-        "needs_adoption": bool(unstructured),
-        "turns": (turn or 0, branch_turn or 0),
+        "active_branch_id": state.active_branch_id or MAIN_BRANCH,
+        "generation": state.clear_generation or 0,
+        "deleted_at": state.deleted_at,
+        "last_sequence": state.last_sequence or 0,
+        "needs_adoption": bool(state.newest_unstructured),
+        "turns": (state.user_turn or 0, state.branch_turn or 0),
     }
 
 
@@ -280,8 +297,16 @@ def session_usage(
     return {key: value or 0 for key, value in totals.items()}
 
 
-# A usage row's figures: the SDK's columns after the turn, up to created_at.
-USAGE_FIELDS = SDK_COLUMNS["turn_usage"][4:-1]
+# A usage row's figures, what a run's Usage gives: the SDK's turn_usage columns
+# but the row's identity (id, conversation, branch, turn) and created_at.
+USAGE_FIELDS = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "input_tokens_details",
+    "output_tokens_details",
+)
 
 
 def turn_usage(

@@ -10,8 +10,8 @@ network) with DjangoSession: multi-turn conversations of five personas with
 tool calls, reasoning, usage on priced and unknown models, branches (one made
 active) and one conversation in the trash, spread over the last 60 days.
 
---scale writes through conversations.write_histories, the write layer's bulk
-path (COPY on PostgreSQL), in chunks of --chunk conversations.
+--scale writes with convstore.demo.bulk.write_histories (COPY on PostgreSQL),
+in chunks of --chunk conversations.
 """
 
 import time
@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from convstore import conversations
-from convstore.demo import scale, seed
+from convstore.demo import bulk, scale, seed
 from convstore.models import AgentSession
 
 
@@ -101,7 +101,7 @@ class Command(BaseCommand):
         to_trash = []
         for start, (histories, prepared) in self.chunks(specs, chunk, now, random_seed):
             try:
-                written = conversations.write_histories(prepared)
+                written = bulk.write_histories(prepared)
             except conversations.ConversationError as exc:
                 raise CommandError(f"{exc}. Seed --scale into an empty database.") from exc
             for table, rows in written.items():
@@ -125,11 +125,11 @@ class Command(BaseCommand):
         triggers and foreign-key checks at commit), so a thread overlaps the two.
         """
 
-        def build(start: int) -> tuple[list, conversations.PreparedHistories]:
+        def build(start: int) -> tuple[list, bulk.PreparedHistories]:
             histories = [
                 scale.history(spec, now, random_seed) for spec in specs[start : start + size]
             ]
-            return histories, conversations.prepare_histories(histories, actor_label="seed_demo")
+            return histories, bulk.prepare_histories(histories, actor_label="seed_demo")
 
         starts = range(0, len(specs), size)
         with ThreadPoolExecutor(max_workers=1) as pool:
