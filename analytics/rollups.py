@@ -17,6 +17,24 @@ others).
 Cached and reasoning tokens come from the usage row's JSON details, taken
 only where they are numbers and capped as convstore.queries.usage_view caps
 them, so odd details never fail a write.
+
+Migrations install these triggers with their SQL frozen: each trigger
+migration holds the statements this module generated when it was written,
+and its reverse puts the previous migration's back. Chosen over installing
+them after every migrate from a post_migrate handler (as django-pgtrigger
+does), which keeps a single copy of the SQL but runs today's code after every
+migrate, whatever it migrated to: `migrate analytics 0004` would still end
+with today's triggers, rows a data migration writes would go uncounted, and
+a deploy would change the triggers with no migration saying so. Frozen, a
+migration builds the same database whenever it runs, and the migration
+history says what changed when; the price is a copy of the SQL per change.
+
+So this module is the description of the triggers as they should be now. To
+change one: edit it here, then add a migration holding the new
+trigger_statements() of each database whose triggers changed; the test suite
+fails while a migrated database's triggers differ from what this module
+generates. Only the first migration sums the rows already there; rebuild()
+re-sums both tables when they were not kept.
 """
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -302,16 +320,6 @@ def _pg_install() -> list[str]:
     return statements + _pg_tools_insert()
 
 
-def _pg_uninstall() -> list[str]:
-    statements = [f"DROP TRIGGER IF EXISTS {t[0]} ON {t[1]}" for t in PG_TRIGGERS]
-    statements += [f"DROP FUNCTION IF EXISTS {t[0]}()" for t in PG_TRIGGERS]
-    statements += [
-        "DROP FUNCTION IF EXISTS analytics_refresh_usage(text[])",
-        "DROP FUNCTION IF EXISTS analytics_refresh_tools(text[])",
-    ]
-    return statements
-
-
 # --- SQLite ------------------------------------------------------------------------
 
 SQLITE_DAY = "date(created_at)"
@@ -436,35 +444,15 @@ def _sqlite_install() -> list[str]:
     return statements
 
 
-def _sqlite_uninstall() -> list[str]:
-    names = [t[0] for t in PG_TRIGGERS] + [SQLITE_NEW_CALL_TRIGGER]
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
+# --- what migrations freeze, rebuild ----------------------------------------------------
 
 
-# --- install, rebuild ------------------------------------------------------------------
+def trigger_statements(vendor: str) -> list[str]:
+    """The statements that give the triggers their current bodies ("postgresql" or "sqlite").
 
-
-def install(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Create the triggers (idempotent) and fill the rollups from the rows already there."""
-    replace_triggers(using=using)
-    rebuild(using=using)
-
-
-def replace_triggers(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Give the triggers their current bodies; the rollups they keep stay as they are."""
-    connection = connections[using]
-    statements = _pg_install() if connection.vendor == "postgresql" else _sqlite_install()
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def uninstall(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    connection = connections[using]
-    statements = _pg_uninstall() if connection.vendor == "postgresql" else _sqlite_uninstall()
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+    Idempotent. For a migration to freeze: migrations never call this.
+    """
+    return _pg_install() if vendor == "postgresql" else _sqlite_install()
 
 
 def rebuild(*, using: str = DEFAULT_DB_ALIAS) -> None:
