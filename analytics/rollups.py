@@ -34,10 +34,12 @@ change one: edit it here, then add a migration holding the new
 trigger_statements() of each database whose triggers changed; the test suite
 fails while a migrated database's triggers differ from what this module
 generates. Only the first migration sums the rows already there; rebuild()
-re-sums both tables when they were not kept.
+(`manage.py rebuild_rollups`) re-sums both tables when they were not kept.
 """
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from typing import NamedTuple
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from convstore.items import TOOL_CALL_TYPES
 from convstore.queries import USAGE_COUNTS
@@ -455,20 +457,35 @@ def trigger_statements(vendor: str) -> list[str]:
     return _pg_install() if vendor == "postgresql" else _sqlite_install()
 
 
-def rebuild(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Re-sum both rollups from scratch (after restoring a backup made without them, say)."""
+class RollupRows(NamedTuple):
+    usage_days: int
+    tool_days: int
+
+
+def rebuild(*, using: str = DEFAULT_DB_ALIAS) -> RollupRows:
+    """Re-sum both rollups from the base tables (after restoring a backup made without them, say).
+
+    Returns the rows written.
+    """
     connection = connections[using]
     postgres = connection.vendor == "postgresql"
     day, first_day = (PG_DAY, PG_FIRST_DAY) if postgres else (SQLITE_DAY, SQLITE_FIRST_DAY)
     detail = _pg_detail if postgres else _sqlite_detail
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if postgres:
+            # Writers wait until the sums are in: a row written meanwhile could
+            # be missed by them, or its trigger's rollup row collide with theirs.
+            # (SQLite's immediate transaction holds the write lock already.)
+            cursor.execute("LOCK TABLE turn_usage, message_structure IN SHARE MODE")
         cursor.execute("DELETE FROM analytics_usage_day")
         cursor.execute(
             f"INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) "
             + _usage_select(day, detail, "TRUE")
         )
+        usage_days = cursor.rowcount
         cursor.execute("DELETE FROM analytics_tool_day")
         cursor.execute(
             "INSERT INTO analytics_tool_day (session_id, day, tool_name, calls) "
             + _tools_select(first_day, "TRUE")
         )
+        return RollupRows(usage_days=usage_days, tool_days=cursor.rowcount)
