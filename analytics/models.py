@@ -3,10 +3,11 @@
 Summing every turn_usage and message_structure row on each overview or list
 request costs seconds at a million messages. These tables hold the same
 figures per conversation and day, a few rows per conversation, and triggers
-(analytics.rollups, installed by the migrations) update a conversation's rows in
-the statement that changes its usage or tool calls. Being triggers, they see every writer:
-the write layer, bulk COPY, the SDK's own writers, foreign-key cascades.
-Nothing in Python writes these tables.
+(described by analytics.rollups, installed by the migrations) update a
+conversation's rows in the statement that changes its usage or tool calls.
+Being triggers, they see every writer: the write layer, bulk COPY, the SDK's
+own writers, foreign-key cascades. Nothing in Python writes these tables but
+`manage.py rebuild_rollups`, which re-sums them.
 """
 
 from django.db import models

@@ -17,9 +17,29 @@ others).
 Cached and reasoning tokens come from the usage row's JSON details, taken
 only where they are numbers and capped as convstore.queries.usage_view caps
 them, so odd details never fail a write.
+
+Migrations install these triggers with their SQL frozen: each trigger
+migration holds the statements this module generated when it was written,
+and its reverse puts the previous migration's back. Chosen over installing
+them after every migrate from a post_migrate handler (as django-pgtrigger
+does), which keeps a single copy of the SQL but runs today's code after every
+migrate, whatever it migrated to: `migrate analytics 0004` would still end
+with today's triggers, rows a data migration writes would go uncounted, and
+a deploy would change the triggers with no migration saying so. Frozen, a
+migration builds the same database whenever it runs, and the migration
+history says what changed when; the price is a copy of the SQL per change.
+
+So this module is the description of the triggers as they should be now. To
+change one: edit it here, then add a migration holding the new
+trigger_statements() of each database whose triggers changed; the test suite
+fails while a migrated database's triggers differ from what this module
+generates. Only the first migration sums the rows already there; rebuild()
+(`manage.py rebuild_rollups`) re-sums both tables when they were not kept.
 """
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from typing import NamedTuple
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from convstore.items import TOOL_CALL_TYPES
 from convstore.queries import USAGE_COUNTS
@@ -302,16 +322,6 @@ def _pg_install() -> list[str]:
     return statements + _pg_tools_insert()
 
 
-def _pg_uninstall() -> list[str]:
-    statements = [f"DROP TRIGGER IF EXISTS {t[0]} ON {t[1]}" for t in PG_TRIGGERS]
-    statements += [f"DROP FUNCTION IF EXISTS {t[0]}()" for t in PG_TRIGGERS]
-    statements += [
-        "DROP FUNCTION IF EXISTS analytics_refresh_usage(text[])",
-        "DROP FUNCTION IF EXISTS analytics_refresh_tools(text[])",
-    ]
-    return statements
-
-
 # --- SQLite ------------------------------------------------------------------------
 
 SQLITE_DAY = "date(created_at)"
@@ -436,51 +446,46 @@ def _sqlite_install() -> list[str]:
     return statements
 
 
-def _sqlite_uninstall() -> list[str]:
-    names = [t[0] for t in PG_TRIGGERS] + [SQLITE_NEW_CALL_TRIGGER]
-    return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
+# --- what migrations freeze, rebuild ----------------------------------------------------
 
 
-# --- install, rebuild ------------------------------------------------------------------
+def trigger_statements(vendor: str) -> list[str]:
+    """The statements that give the triggers their current bodies ("postgresql" or "sqlite").
+
+    Idempotent. For a migration to freeze: migrations never call this.
+    """
+    return _pg_install() if vendor == "postgresql" else _sqlite_install()
 
 
-def install(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Create the triggers (idempotent) and fill the rollups from the rows already there."""
-    replace_triggers(using=using)
-    rebuild(using=using)
+class RollupRows(NamedTuple):
+    usage_days: int
+    tool_days: int
 
 
-def replace_triggers(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Give the triggers their current bodies; the rollups they keep stay as they are."""
-    connection = connections[using]
-    statements = _pg_install() if connection.vendor == "postgresql" else _sqlite_install()
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+def rebuild(*, using: str = DEFAULT_DB_ALIAS) -> RollupRows:
+    """Re-sum both rollups from the base tables (after restoring a backup made without them, say).
 
-
-def uninstall(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    connection = connections[using]
-    statements = _pg_uninstall() if connection.vendor == "postgresql" else _sqlite_uninstall()
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def rebuild(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Re-sum both rollups from scratch (after restoring a backup made without them, say)."""
+    Returns the rows written.
+    """
     connection = connections[using]
     postgres = connection.vendor == "postgresql"
     day, first_day = (PG_DAY, PG_FIRST_DAY) if postgres else (SQLITE_DAY, SQLITE_FIRST_DAY)
     detail = _pg_detail if postgres else _sqlite_detail
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if postgres:
+            # Writers wait until the sums are in: a row written meanwhile could
+            # be missed by them, or its trigger's rollup row collide with theirs.
+            # (SQLite's immediate transaction holds the write lock already.)
+            cursor.execute("LOCK TABLE turn_usage, message_structure IN SHARE MODE")
         cursor.execute("DELETE FROM analytics_usage_day")
         cursor.execute(
             f"INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) "
             + _usage_select(day, detail, "TRUE")
         )
+        usage_days = cursor.rowcount
         cursor.execute("DELETE FROM analytics_tool_day")
         cursor.execute(
             "INSERT INTO analytics_tool_day (session_id, day, tool_name, calls) "
             + _tools_select(first_day, "TRUE")
         )
+        return RollupRows(usage_days=usage_days, tool_days=cursor.rowcount)

@@ -20,7 +20,9 @@ MILLION = Decimal(1_000_000)
 
 # Public list prices (USD per 1M tokens: input, cached input, output), as
 # published by OpenAI for these models; editable in admin, dated so an edit
-# takes effect from its own date on.
+# takes effect from its own date on. Migration 0003 seeds a frozen copy of these
+# rows: a change here comes with a migration that adds the new rows (the test
+# suite checks a fresh database holds these).
 DEFAULT_PRICES: dict[str, tuple[str, str, str]] = {
     "gpt-4.1": ("2.00", "0.50", "8.00"),
     "gpt-4.1-mini": ("0.40", "0.10", "1.60"),

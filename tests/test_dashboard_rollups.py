@@ -4,8 +4,10 @@ import datetime
 import json
 from collections import defaultdict
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -191,3 +193,21 @@ def test_tool_calls_written_in_plain_sql_are_counted_exactly():
     MessageStructure.objects.filter(session_id="raw", branch_id="x").delete()
     assert_rollups_match()
     assert tools_from_rollup()[("raw", utc_day(now), "lookup")] == 1
+
+
+def test_rebuild_rollups_command_re_sums_emptied_rollups_and_prints_the_rows_written():
+    data.conversation("a", turns=2)
+    data.conversation("b", turns=1, model=None)
+    kept = (usage_from_rollup(), tools_from_rollup())
+    UsageDay.objects.all().delete()  # as in a backup restored without them
+    ToolDay.objects.all().delete()
+
+    out = StringIO()
+    call_command("rebuild_rollups", stdout=out)
+
+    assert (usage_from_rollup(), tools_from_rollup()) == kept
+    assert_rollups_match()
+    assert out.getvalue() == (
+        "Re-summed the rollups: 2 usage rows (conversation, day, model),"
+        " 2 tool-call rows (conversation, day, tool).\n"
+    )
