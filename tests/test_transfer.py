@@ -367,3 +367,61 @@ def test_one_conversation_exports_to_bytes_for_a_download(tmp_path):
     with sqlite3.connect(path) as connection:
         assert connection.execute("SELECT session_id FROM agent_sessions").fetchall() == [("ours",)]
     connection.close()
+
+
+def corrupt(path: Path, *statements: tuple[str, list]) -> Path:
+    with sqlite3.connect(path) as connection:
+        for sql, params in statements:
+            connection.execute(sql, params)
+    connection.close()
+    return path
+
+
+def rename_conversation(old: str, new: str) -> list[tuple[str, list]]:
+    tables = ("agent_sessions", "agent_messages", "message_structure", "turn_usage")
+    return [
+        (f"UPDATE {table} SET session_id = ? WHERE session_id = ?", [new, old]) for table in tables
+    ]
+
+
+@pytest.mark.parametrize(
+    ("statements", "message"),
+    [
+        pytest.param(
+            [
+                (
+                    "UPDATE agent_messages SET message_data = ? WHERE id = ("
+                    "SELECT MIN(id) FROM agent_messages WHERE session_id = 'sdk-branching')",
+                    ['{"role": "user", "content": "a\x00b"}'],
+                )
+            ],
+            r"Conversation 'sdk-branching': Message \d+ contains a NUL character",
+            id="a NUL in a message",
+        ),
+        pytest.param(
+            rename_conversation("sdk-branching", "sdk\x00branching"),
+            r"Conversation 'sdk\\x00branching': session_id contains a NUL character",
+            id="a NUL in a session id",
+        ),
+        pytest.param(
+            [
+                (
+                    "UPDATE message_structure SET branch_id = ? WHERE branch_id != 'main'",
+                    ["b" * 201],
+                ),
+                ("UPDATE turn_usage SET branch_id = ? WHERE branch_id != 'main'", ["b" * 201]),
+            ],
+            "Conversation 'sdk-branching': Branch name is 201 characters long",
+            id="a branch name over the limit",
+        ),
+    ],
+)
+def test_a_file_holding_what_cannot_be_stored_is_refused_naming_the_conversation(
+    advanced_file, statements, message
+):
+    corrupt(advanced_file, *statements)
+
+    with pytest.raises(CommandError, match=f"Nothing imported: {message}"):
+        import_file(advanced_file)
+
+    assert not AgentSession.objects.exists()
