@@ -26,7 +26,7 @@ from django.db import DatabaseError, connections
 
 async def call(function, *, using: str, settle: bool = False):
     """function()'s result, run on the thread sync_to_async(thread_sensitive=True) picks."""
-    running = sync_to_async(_closing_on_error, thread_sensitive=True)(function, using)
+    running = _run_sync(function, using)
     if not settle:
         return await running
     # A task of its own, which the caller's cancellation does not reach; context
@@ -35,8 +35,9 @@ async def call(function, *, using: str, settle: bool = False):
 
 
 async def _settled(task: asyncio.Task):
-    """The task's outcome, waited for through the caller's cancellations; the first
-    of them is raised once the task has finished, whatever its outcome."""
+    """The task's outcome, waited for through the caller's cancellations; the first of
+    them is raised once the task has finished, whatever its outcome (as the SDK's
+    sessions settle their writes)."""
     cancellation = None
     while not task.done():
         try:
@@ -44,10 +45,14 @@ async def _settled(task: asyncio.Task):
         except asyncio.CancelledError as error:
             cancellation = cancellation or error
     try:
-        return task.result()
-    finally:
+        result = task.result()
+    except BaseException:
         if cancellation is not None:
-            raise cancellation
+            raise cancellation from None
+        raise
+    if cancellation is not None:
+        raise cancellation from None
+    return result
 
 
 def _closing_on_error(function, using: str):
@@ -58,3 +63,7 @@ def _closing_on_error(function, using: str):
         if not connection.in_atomic_block:
             connection.close()
         raise
+
+
+# One SyncToAsync for every call: building one per call costs about as much as the hop.
+_run_sync = sync_to_async(_closing_on_error, thread_sensitive=True)
