@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics import selectors
-from analytics.selectors.listing import _messages_matching
+from analytics.selectors.listing import messages_matching
 from analytics.templatetags.dashboard import total_cost, turn_cost, usd
 from convstore import conversations, queries
 from convstore.models import AgentSession, AuditEntry, ModelPrice, TurnUsage
@@ -192,7 +192,7 @@ def test_postgresql_matches_words_in_any_order_through_the_index(searchable):
     assert ids(selectors.conversation_list(q="it's \\ 'a' & | !:*")) == []  # no tsquery syntax
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables: show the index can serve
-    assert "agent_messages_words" in _messages_matching("refu").explain()
+    assert "agent_messages_words" in messages_matching("refu").explain()
 
 
 def test_filters_by_period_branches_and_model(listing):
