@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.db import connections
 
-from convstore import pricing
+from convstore import conversations
 
 # Tests never reach a model or the tracing backend.
 set_tracing_disabled(True)
@@ -27,7 +27,7 @@ def _default_prices(request):
         request.fixturenames
     ):
         request.getfixturevalue("_django_db_helper")
-        pricing.seed_default_prices()
+        conversations.seed_default_prices()
 
 
 # --- shared helpers for the session tests ----------------------------------

@@ -30,6 +30,7 @@ from .repairs import (
     edit_message,
     recompute_structure,
     save_price,
+    seed_default_prices,
     set_title,
 )
 from .trash import PURGE_PERMISSION, purge, restore, trash
@@ -63,6 +64,7 @@ __all__ = [
     "reprice_usage",
     "restore",
     "save_price",
+    "seed_default_prices",
     "set_active_branch",
     "set_title",
     "trash",

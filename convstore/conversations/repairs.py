@@ -1,10 +1,12 @@
 """Data fixes from the admin: titles, message edits, structure, prices."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from .. import items as sdk_items
+from .. import pricing
 from ..models import (
     AgentMessage,
     AgentSession,
@@ -204,3 +206,29 @@ def delete_price(*, price: ModelPrice, actor=None, using: str = DEFAULT_DB_ALIAS
             before=before,
             after=None,
         )
+
+
+def seed_default_prices(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Add the rows of pricing.DEFAULT_PRICES that are missing; returns how many were added.
+
+    Migration 0003 adds the same rows, unaudited; this puts them back after a
+    flush (tests' transactional teardown, `manage.py flush`).
+    """
+    existing = set(
+        ModelPrice.objects.using(using)
+        .filter(model_name__in=pricing.DEFAULT_PRICES, effective_from=pricing.DEFAULT_PRICES_FROM)
+        .values_list("model_name", flat=True)
+    )
+    rows = [
+        ModelPrice(
+            model_name=name,
+            effective_from=pricing.DEFAULT_PRICES_FROM,
+            input_per_million=Decimal(inp),
+            cached_input_per_million=Decimal(cached),
+            output_per_million=Decimal(out),
+        )
+        for name, (inp, cached, out) in pricing.DEFAULT_PRICES.items()
+        if name not in existing
+    ]
+    ModelPrice.objects.using(using).bulk_create(rows)
+    return len(rows)
