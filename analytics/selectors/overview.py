@@ -23,7 +23,7 @@ from .common import (
 # --- overview ------------------------------------------------------------------
 
 
-def overview_totals(*, since: datetime.datetime | None) -> dict:
+def overview_totals_get(*, since: datetime.datetime | None) -> dict:
     """Conversations active in the period, and the usage recorded in it.
 
     A user turn counts once, on the branch that ran it: forks copy messages,
@@ -36,7 +36,7 @@ def overview_totals(*, since: datetime.datetime | None) -> dict:
     return {"conversations": conversations.count(), **rollup_totals(usage)}
 
 
-def usage_per_day(*, since: datetime.datetime | None) -> dict:
+def daily_usage_get(*, since: datetime.datetime | None) -> dict:
     """Tokens by kind and known cost per day, every day of the period (chart data)."""
     rows = {
         row["day"]: rollup_totals(row)
@@ -64,7 +64,8 @@ def usage_per_day(*, since: datetime.datetime | None) -> dict:
     }
 
 
-def conversation_top_by_cost(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+def costliest_conversation_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+    """Live conversations by their cost in the period, then by tokens."""
     rows = (
         live_rollup_days(UsageDay, since)
         .values("session_id", "session__title")
@@ -77,7 +78,7 @@ def conversation_top_by_cost(*, since: datetime.datetime | None, limit: int = 10
     ]
 
 
-def tool_top_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+def most_called_tool_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
     """Tools by calls; a call copied into a branch by a fork counts once."""
     return list(
         live_rollup_days(ToolDay, since)

@@ -1,4 +1,4 @@
-"""Locking, positions, errors and the audit entry every write shares."""
+"""Locking, positions, errors and the audit entry the audited writes share."""
 
 import functools
 from dataclasses import dataclass

@@ -26,7 +26,7 @@ def sdk_timestamp(value) -> str | None:
 
 
 # Written out once: building this statement with the ORM (nested Subquery and
-# Exists) on every call took ten times longer than running it, and every write
+# Exists) on every call took far longer than running it, and every write
 # runs it. Table names are the SDK's, fixed by design.
 #
 # The row; the conversation's last sequence number; whether its newest message
