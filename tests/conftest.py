@@ -17,6 +17,25 @@ def db_alias() -> str:
     return "default"
 
 
+def close_sync_thread_connections() -> None:
+    """Close the connections of the thread sync_to_async(thread_sensitive=True) runs
+    DjangoSession's database work on, from sync code outside any event loop."""
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test databases; before it destroys them, the connections that
+    agent code left open on the sync thread are closed.
+
+    Django closes only its own thread's connections before it deletes the test
+    database: SQLite would leave the -wal and -shm files behind, PostgreSQL
+    would refuse to drop a database still in use.
+    """
+    yield
+    close_sync_thread_connections()
+
+
 @pytest.fixture(autouse=True)
 def _default_prices(request):
     """The price table migration 0003 seeds, in every test that uses the database.
