@@ -46,7 +46,7 @@ from convstore.queries import USAGE_COUNTS
 
 TOOL_TYPES_SQL = ", ".join(f"'{kind}'" for kind in TOOL_CALL_TYPES)
 USAGE_FIGURES = ("turns", *USAGE_COUNTS, "cost", "unpriced_turns")
-USAGE_COLUMNS = ", ".join(("session_id", "day", "model_name", *USAGE_FIGURES))
+USAGE_DAY_COLUMNS = ", ".join(("session_id", "day", "model_name", *USAGE_FIGURES))
 
 
 def _pg_detail(column: str, key: str, cap: str) -> str:
@@ -97,7 +97,7 @@ def _usage_row(row: str, day: str, detail, sign: str) -> str:
 
 
 def _usage_upsert(added: str) -> str:
-    """Add rows of figures (a SELECT of USAGE_COLUMNS) to the rollup.
+    """Add rows of figures (a SELECT of USAGE_DAY_COLUMNS) to the rollup.
 
     The existing row goes by the table's name: SQLite takes no alias in a
     trigger's INSERT.
@@ -106,7 +106,7 @@ def _usage_upsert(added: str) -> str:
         f"{figure} = analytics_usage_day.{figure} + EXCLUDED.{figure}" for figure in USAGE_FIGURES
     )
     return f"""
-        INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) {added}
+        INSERT INTO analytics_usage_day ({USAGE_DAY_COLUMNS}) {added}
         ON CONFLICT (session_id, day, model_name) DO UPDATE SET {sums}"""
 
 
@@ -224,7 +224,7 @@ def _pg_trigger(name, table, event, transitions, refresh, only_tools) -> list[st
 # such call comes off the (day, tool) it had without the statement's rows (none,
 # for a new call) and goes onto the one it has with them. An append then costs
 # the same whatever the length of its conversation, where a re-sum read all of
-# the conversation's calls (16 ms an append at 40,000 items).
+# the conversation's calls, so that long conversations appended slower and slower.
 PG_TOOLS_INSERT = "analytics_tools_insert"
 
 
@@ -290,7 +290,7 @@ def _pg_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -> li
     figures = ", ".join(f"SUM({figure})" for figure in USAGE_FIGURES)
     added = (
         f"SELECT session_id, day, model_name, {figures}"
-        f" FROM ({changes}) AS changes ({USAGE_COLUMNS}) GROUP BY 1, 2, 3"
+        f" FROM ({changes}) AS changes ({USAGE_DAY_COLUMNS}) GROUP BY 1, 2, 3"
     )
     touched = _pg_touched_sessions(transitions)
     referencing = _pg_referencing(transitions)
@@ -333,9 +333,8 @@ def _sqlite_is_tool_call(message_type: str) -> str:
 
     Comparisons rather than IN: SQLite builds an IN list's lookup table anew
     each time a row trigger runs, which made the two insert triggers cost an
-    append more than its own message_structure insert (measured on a 4-row
-    insert with one tool call: 132 µs with IN, 87 µs with comparisons, 66 µs
-    with no trigger).
+    append more than its own message_structure insert; with comparisons they
+    cost a fraction of it (bench/session_bench.py measures appends).
     """
     return "(" + " OR ".join(f"{message_type} = '{kind}'" for kind in TOOL_CALL_TYPES) + ")"
 
@@ -479,7 +478,7 @@ def rebuild(*, using: str = DEFAULT_DB_ALIAS) -> RollupRows:
             cursor.execute("LOCK TABLE turn_usage, message_structure IN SHARE MODE")
         cursor.execute("DELETE FROM analytics_usage_day")
         cursor.execute(
-            f"INSERT INTO analytics_usage_day ({USAGE_COLUMNS}) "
+            f"INSERT INTO analytics_usage_day ({USAGE_DAY_COLUMNS}) "
             + _usage_select(day, detail, "TRUE")
         )
         usage_days = cursor.rowcount

@@ -92,10 +92,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     context = {
         "period": period,
         "periods": forms.PERIOD_CHOICES,
-        "totals": selectors.overview_totals(since=since),
-        "daily": selectors.usage_per_day(since=since),
-        "top_conversations": selectors.conversation_top_by_cost(since=since),
-        "top_tools": selectors.tool_top_list(since=since),
+        "totals": selectors.overview_totals_get(since=since),
+        "daily": selectors.daily_usage_get(since=since),
+        "top_conversations": selectors.costliest_conversation_list(since=since),
+        "top_tools": selectors.most_called_tool_list(since=since),
         "models": selectors.model_mix_list(since=since),
     }
     return render(request, _page_template(request, "analytics/overview.html", "content"), context)
@@ -127,7 +127,7 @@ def _render_conversation(
     request: HttpRequest, session_id: str, branch_id: str | None, page: int | None
 ) -> HttpResponse:
     session = get_object_or_404(AgentSession, pk=session_id)
-    detail = selectors.conversation_detail(
+    detail = selectors.conversation_detail_get(
         session=session, branch_id=branch_id or session.active_branch_id, page=page
     )
     if detail is None:

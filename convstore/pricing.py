@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Q
 
 from . import sql
 from .models import ModelPrice
@@ -78,25 +77,3 @@ def cost_of(
         + cached * price.cached_input_per_million
         + output_tokens * price.output_per_million
     ) / MILLION
-
-
-def seed_default_prices() -> int:
-    """Add the default price rows that are missing; returns how many were added."""
-    existing = set(
-        ModelPrice.objects.filter(
-            Q(model_name__in=DEFAULT_PRICES) & Q(effective_from=DEFAULT_PRICES_FROM)
-        ).values_list("model_name", flat=True)
-    )
-    rows = [
-        ModelPrice(
-            model_name=name,
-            effective_from=DEFAULT_PRICES_FROM,
-            input_per_million=Decimal(inp),
-            cached_input_per_million=Decimal(cached),
-            output_per_million=Decimal(out),
-        )
-        for name, (inp, cached, out) in DEFAULT_PRICES.items()
-        if name not in existing
-    ]
-    ModelPrice.objects.bulk_create(rows)
-    return len(rows)

@@ -114,7 +114,33 @@ def prepare_threshold() -> int | None:
         ) from None
 
 
+# Many writers (agents, the dashboard, tests' threads) share one SQLite file:
+# WAL lets readers run beside the writer, IMMEDIATE takes the write lock at
+# BEGIN so two writers queue instead of failing mid-transaction. The writes in
+# convstore.conversations count on both, so a URL may not change them.
+SQLITE_REQUIRED_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
+def merged_options(given: dict, defaults: dict, required: dict) -> dict:
+    """The URL's options over our defaults; a URL may not change a required option."""
+    for name, value in required.items():
+        if given.get(name, value) != value:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL may not set {name}: convstore needs {name}={value!r}"
+            )
+    return {**defaults, **given, **required}
+
+
 def database_config() -> dict:
+    """DATABASES["default"] from DATABASE_URL, keeping the options its query string gives.
+
+    Ours are defaults (SQLite's 30 s busy timeout, PostgreSQL's prepare
+    threshold): `?timeout=5` or `?prepare_threshold=0` in the URL wins, and
+    `?sslmode=require`, `?connect_timeout=10` and the like pass through.
+    """
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         (BASE_DIR / "var").mkdir(exist_ok=True)
@@ -124,18 +150,15 @@ def database_config() -> dict:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        # Many writers (agents, the dashboard, tests' threads) share one file:
-        # WAL lets readers run beside the writer, IMMEDIATE takes the write lock
-        # at BEGIN so two writers queue instead of failing mid-transaction.
-        config["OPTIONS"] = {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        config["OPTIONS"] = merged_options(
+            config.get("OPTIONS", {}), {"timeout": 30}, SQLITE_REQUIRED_OPTIONS
+        )
         config["TEST"] = {"NAME": str(BASE_DIR / "var" / f"{test_database_name()}.sqlite3")}
     elif config["ENGINE"] == "django.db.backends.postgresql":
+        config["OPTIONS"] = merged_options(
+            config.get("OPTIONS", {}), {"prepare_threshold": prepare_threshold()}, {}
+        )
         config["TEST"] = {"NAME": test_database_name()}
-        config["OPTIONS"] = {"prepare_threshold": prepare_threshold()}
     else:
         raise ImproperlyConfigured(f"Unsupported database engine in DATABASE_URL: {url}")
     return config

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.db import connections
 
-from convstore import pricing
+from convstore import conversations
 
 # Tests never reach a model or the tracing backend.
 set_tracing_disabled(True)
@@ -15,6 +15,25 @@ set_tracing_disabled(True)
 @pytest.fixture
 def db_alias() -> str:
     return "default"
+
+
+def close_sync_thread_connections() -> None:
+    """Close the connections of the thread sync_to_async(thread_sensitive=True) runs
+    DjangoSession's database work on, from sync code outside any event loop."""
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test databases; before it destroys them, the connections that
+    agent code left open on the sync thread are closed.
+
+    Django closes only its own thread's connections before it deletes the test
+    database: SQLite would leave the -wal and -shm files behind, PostgreSQL
+    would refuse to drop a database still in use.
+    """
+    yield
+    close_sync_thread_connections()
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +46,7 @@ def _default_prices(request):
         request.fixturenames
     ):
         request.getfixturevalue("_django_db_helper")
-        pricing.seed_default_prices()
+        conversations.seed_default_prices()
 
 
 # --- shared helpers for the session tests ----------------------------------

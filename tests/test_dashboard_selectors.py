@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics import selectors
-from analytics.selectors.listing import _messages_matching
+from analytics.selectors.listing import messages_matching
 from analytics.templatetags.dashboard import total_cost, turn_cost, usd
 from convstore import conversations, queries
 from convstore.models import AgentSession, AuditEntry, ModelPrice, TurnUsage
@@ -41,7 +41,7 @@ def test_overview_totals_split_cached_and_reasoning_tokens_and_skip_the_trash():
     data.conversation("b", turns=1)
     data.conversation("binned", turns=5)
     conversations.trash(session_id="binned")
-    totals = selectors.overview_totals(since=selectors.period_start(period="7"))
+    totals = selectors.overview_totals_get(since=selectors.period_start(period="7"))
     assert totals["conversations"] == 2
     assert totals["turns"] == 3 and totals["requests"] == 3
     assert totals["input_tokens"] == 3000 and totals["cached_tokens"] == 600
@@ -55,9 +55,9 @@ def test_overview_totals_split_cached_and_reasoning_tokens_and_skip_the_trash():
 def test_a_fork_copies_messages_but_its_turns_count_once():
     data.conversation("a", turns=3)
     data.add_turn("a", "again", position=forked("a", 3, "retry"))
-    totals = selectors.overview_totals(since=None)
+    totals = selectors.overview_totals_get(since=None)
     assert totals["turns"] == 4
-    tools = selectors.tool_top_list(since=None)
+    tools = selectors.most_called_tool_list(since=None)
     assert tools == [{"tool_name": "lookup_order", "calls": 4, "conversations": 1}]
 
 
@@ -65,7 +65,7 @@ def test_cost_is_unknown_without_a_model_and_missing_without_a_price():
     data.conversation("known", turns=1)
     data.conversation("nameless", turns=1, model=None)
     data.conversation("unpriced", turns=2, model="house-model-7")
-    totals = selectors.overview_totals(since=None)
+    totals = selectors.overview_totals_get(since=None)
     assert totals["turns"] == 4
     assert totals["cost"] == Decimal("0.00082")
     assert totals["unpriced_turns"] == 3
@@ -91,7 +91,7 @@ def test_usage_per_day_has_every_day_of_the_period():
     data.conversation("a", turns=2)
     data.conversation("old", turns=1)
     age("old", days=3)
-    week = selectors.usage_per_day(since=selectors.period_start(period="7"))
+    week = selectors.daily_usage_get(since=selectors.period_start(period="7"))
     assert len(week["labels"]) == 7
     assert week["labels"][-1] == timezone.localdate().isoformat()
     totals = [
@@ -102,8 +102,8 @@ def test_usage_per_day_has_every_day_of_the_period():
     assert week["cost"][-2] == 0.0  # no usage that day: nothing spent
     data.conversation("nameless", turns=1, model=None)
     age("nameless", days=1)
-    assert selectors.usage_per_day(since=None)["cost"][-2] is None  # usage, but no price
-    everything = selectors.usage_per_day(since=None)
+    assert selectors.daily_usage_get(since=None)["cost"][-2] is None  # usage, but no price
+    everything = selectors.daily_usage_get(since=None)
     assert len(everything["labels"]) == 4  # from the first day with usage to today
 
 
@@ -111,7 +111,7 @@ def test_top_conversations_by_cost_put_unknown_costs_last():
     data.conversation("cheap", turns=1)
     data.conversation("dear", turns=3)
     data.conversation("nameless", turns=5, model=None)
-    top = selectors.conversation_top_by_cost(since=None)
+    top = selectors.costliest_conversation_list(since=None)
     assert [row["session_id"] for row in top] == ["dear", "cheap", "nameless"]
     assert top[2]["cost"] is None and top[2]["turns"] == 5
 
@@ -192,7 +192,7 @@ def test_postgresql_matches_words_in_any_order_through_the_index(searchable):
     assert ids(selectors.conversation_list(q="it's \\ 'a' & | !:*")) == []  # no tsquery syntax
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables: show the index can serve
-    assert "agent_messages_words" in _messages_matching("refu").explain()
+    assert "agent_messages_words" in messages_matching("refu").explain()
 
 
 def test_filters_by_period_branches_and_model(listing):
@@ -254,7 +254,9 @@ def test_branch_summaries_make_a_tree_with_usage_per_branch():
     data.add_turn("c", "retry", position=forked("c", 2, "a"))
     data.add_turn("c", "retry again", position=forked("c", 2, "a1", source="a"))
     forked("c", 3, "b")
-    detail = selectors.conversation_detail(session=AgentSession.objects.get(pk="c"), branch_id="a")
+    detail = selectors.conversation_detail_get(
+        session=AgentSession.objects.get(pk="c"), branch_id="a"
+    )
     tree = [(b["branch_id"], b["depth"]) for b in detail["branches"]]
     assert tree == [("main", 0), ("a", 1), ("a1", 2), ("b", 1)]
     by_name = {b["branch_id"]: b for b in detail["branches"]}

@@ -70,12 +70,12 @@ def test_each_mirrored_model_starts_with_the_sdk_columns_and_adds_only_optional_
 def test_the_named_column_lists_are_sdk_columns_of_their_tables():
     structure, usage = SDK_COLUMNS["message_structure"], SDK_COLUMNS["turn_usage"]
 
-    assert set(history._STRUCTURE_COLUMNS) <= set(structure)
-    assert set(history._MESSAGE_COLUMNS) <= set(SDK_COLUMNS["agent_messages"])
+    assert set(history.STRUCTURE_INSERT_COLUMNS) <= set(structure)
+    assert set(history.MESSAGE_INSERT_COLUMNS) <= set(SDK_COLUMNS["agent_messages"])
     assert set(USAGE_FIELDS) <= set(usage)
     # In the SDK's order, so that a reader can hold one list against the other.
-    assert [c for c in structure if c in history._STRUCTURE_COLUMNS] == list(
-        history._STRUCTURE_COLUMNS
+    assert [c for c in structure if c in history.STRUCTURE_INSERT_COLUMNS] == list(
+        history.STRUCTURE_INSERT_COLUMNS
     )
     assert [c for c in usage if c in USAGE_FIELDS] == list(USAGE_FIELDS)
 
@@ -96,9 +96,13 @@ POSTGRESQL_ONLY = {"convstore.conversations.base._LOCK_ROW_SQL", "insert togethe
 
 # Statements built from a template or by a function, as the code builds them.
 BUILT = {
-    "insert messages": base._insert_sql("agent_messages", history._MESSAGE_COLUMNS, 2, "id"),
-    "insert structure": base._insert_sql("message_structure", history._STRUCTURE_COLUMNS, 2, ""),
-    "insert together": history._insert_together_sql(2),
+    "insert messages": base.insert_rows_sql(
+        "agent_messages", history.MESSAGE_INSERT_COLUMNS, 2, "id"
+    ),
+    "insert structure": base.insert_rows_sql(
+        "message_structure", history.STRUCTURE_INSERT_COLUMNS, 2, ""
+    ),
+    "insert together": history.insert_together_sql(2),
 }
 # Templates, prepared as rendered in BUILT.
 TEMPLATES = {"convstore.conversations.history._INSERT_TOGETHER_TEMPLATE"}

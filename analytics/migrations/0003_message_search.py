@@ -1,6 +1,6 @@
 """Word search over message text on PostgreSQL: a GIN index on agent_messages.
 
-It serves the conversation list's search (analytics.selectors, _messages_matching):
+It serves the conversation list's search (analytics.selectors, messages_matching):
     analytics_message_words(message_data) @@ to_tsquery('simple', ...)
 An index only: the SDK's table keeps its columns. SQLite gets nothing; its
 search is a substring scan, fine at the sizes SQLite serves.

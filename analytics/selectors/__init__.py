@@ -2,7 +2,9 @@
 
 Every function is keyword-only and runs a fixed number of queries whatever the
 number of rows: per-row figures come from annotations or one query per page.
-Trashed conversations are left out everywhere but trash_list.
+Trashed conversations are left out everywhere but trash_list. Named
+<thing>_list (rows, or a Page of them) or <thing>_get (one dict, None where
+there is no such thing); period_start only turns a period into a date.
 """
 
 from .common import (
@@ -16,14 +18,14 @@ from .common import (
     Page,
     period_start,
 )
-from .conversation import branch_comparison_get, conversation_detail
+from .conversation import branch_comparison_get, conversation_detail_get
 from .listing import conversation_list, model_name_list
 from .overview import (
-    conversation_top_by_cost,
+    costliest_conversation_list,
+    daily_usage_get,
     model_mix_list,
-    overview_totals,
-    tool_top_list,
-    usage_per_day,
+    most_called_tool_list,
+    overview_totals_get,
 )
 from .records import audit_list, trash_list
 
@@ -38,14 +40,14 @@ __all__ = [
     "Page",
     "audit_list",
     "branch_comparison_get",
-    "conversation_detail",
+    "conversation_detail_get",
     "conversation_list",
-    "conversation_top_by_cost",
+    "costliest_conversation_list",
+    "daily_usage_get",
     "model_mix_list",
     "model_name_list",
-    "overview_totals",
+    "most_called_tool_list",
+    "overview_totals_get",
     "period_start",
-    "tool_top_list",
     "trash_list",
-    "usage_per_day",
 ]

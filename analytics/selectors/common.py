@@ -50,7 +50,7 @@ class Page:
         return (self.number - 1) * self.per_page + len(self.rows)
 
 
-def _page_of(queryset: QuerySet, *, number: int, per_page: int, count: int | None = None) -> Page:
+def page_of(queryset: QuerySet, *, number: int, per_page: int, count: int | None = None) -> Page:
     """A page fetched with one row more than shown, which tells whether a next page exists."""
     if count is not None:
         number = min(number, max(1, math.ceil(count / per_page)))
@@ -78,7 +78,7 @@ def period_start(*, period: str, now: datetime.datetime | None = None) -> dateti
     return datetime.datetime.combine(first, datetime.time.min, tzinfo=datetime.UTC)
 
 
-def _live_days(model, since: datetime.datetime | None) -> QuerySet:
+def live_rollup_days(model, since: datetime.datetime | None) -> QuerySet:
     """A rollup's rows of live conversations, from the period's first day."""
     rows = model.objects.filter(session__deleted_at__isnull=True)
     return rows.filter(day__gte=since.date()) if since is not None else rows
@@ -99,7 +99,7 @@ ROLLUP_SUMS = {
 }
 
 
-def _totals(row: dict | None) -> dict:
+def rollup_totals(row: dict | None) -> dict:
     """ROLLUP_SUMS' result as queries.usage_totals shapes it; no cost where nothing is priced."""
     row = row or {}
     turns = row.get("sum_turns") or 0

@@ -67,7 +67,7 @@ def _tool_table(session_id: str, branch_id: str) -> list[dict]:
     return sorted(table, key=lambda tool: (-tool["calls"], tool["name"]))
 
 
-def conversation_detail(
+def conversation_detail_get(
     *, session: AgentSession, branch_id: str, page: int | None = None
 ) -> dict[str, Any] | None:
     """Everything the conversation page shows of one branch; None if there is no such branch.

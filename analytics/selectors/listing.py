@@ -29,9 +29,9 @@ from .common import (
     ROLLUP_SUMS,
     SORTS,
     Page,
-    _page_of,
-    _totals,
+    page_of,
     period_start,
+    rollup_totals,
 )
 
 # --- the conversation list -------------------------------------------------------
@@ -64,7 +64,7 @@ def _words_query(q: str) -> str:
     return " & ".join(terms)
 
 
-def _messages_matching(q: str) -> QuerySet[AgentMessage]:
+def messages_matching(q: str) -> QuerySet[AgentMessage]:
     if connection.vendor == "postgresql":
         # Words, case-insensitive: served by the GIN index agent_messages_words on
         # analytics_message_words(message_data), the words of the decoded JSON's
@@ -93,7 +93,7 @@ def _conversations_matching(
         matched = (
             by_name.order_by()
             .values_list("pk", flat=True)
-            .union(_messages_matching(q).order_by().values_list("session_id", flat=True))
+            .union(messages_matching(q).order_by().values_list("session_id", flat=True))
         )
         sessions = sessions.filter(pk__in=list(matched))
     if branched is not None:
@@ -106,7 +106,7 @@ def _conversations_matching(
     return sessions
 
 
-def _per_session(queryset: QuerySet, expression) -> Subquery:
+def per_session_aggregate(queryset: QuerySet, expression) -> Subquery:
     """An aggregate over a queryset correlated to the conversation row."""
     return Subquery(queryset.order_by().values("session_id").annotate(v=expression).values("v")[:1])
 
@@ -115,18 +115,18 @@ def _usage_figures() -> dict:
     """Per-conversation sums over every branch, from the rollup: a few rows per conversation."""
     usage = UsageDay.objects.filter(session_id=OuterRef("pk"))
     return {
-        "turns": _per_session(usage, Sum("turns")),
-        "tokens": _per_session(usage, Sum("total_tokens")),
-        "cost": _per_session(usage, Sum("cost")),
-        "unpriced_turns": _per_session(usage, Sum("unpriced_turns")),
-        "unknown_model_turns": _per_session(usage, Sum("turns", filter=Q(model_name=""))),
+        "turns": per_session_aggregate(usage, Sum("turns")),
+        "tokens": per_session_aggregate(usage, Sum("total_tokens")),
+        "cost": per_session_aggregate(usage, Sum("cost")),
+        "unpriced_turns": per_session_aggregate(usage, Sum("unpriced_turns")),
+        "unknown_model_turns": per_session_aggregate(usage, Sum("turns", filter=Q(model_name=""))),
     }
 
 
-def _with_figures(sessions: QuerySet[AgentSession]) -> QuerySet[AgentSession]:
+def with_conversation_figures(sessions: QuerySet[AgentSession]) -> QuerySet[AgentSession]:
     """Turns run, tokens and cost over all branches, and the live branch count."""
     return sessions.annotate(
-        **_usage_figures(), branch_count=_per_session(_live_branches(), Count("id"))
+        **_usage_figures(), branch_count=per_session_aggregate(_live_branches(), Count("id"))
     )
 
 
@@ -142,13 +142,16 @@ def _conversation_page(
     if key is not None:
         matching = matching.annotate(**{key: _usage_figures()[key]})
         ordering.insert(0, F(key).desc(nulls_last=True))
-    page = _page_of(
+    page = page_of(
         matching.order_by(*ordering).values_list("pk", flat=True),
         number=number,
         per_page=per_page,
         count=count,
     )
-    rows = {row.pk: row for row in _with_figures(AgentSession.objects.filter(pk__in=page.rows))}
+    rows = {
+        row.pk: row
+        for row in with_conversation_figures(AgentSession.objects.filter(pk__in=page.rows))
+    }
     page.rows = [rows[pk] for pk in page.rows]
     return page
 
@@ -186,5 +189,5 @@ def conversation_list(
     models = _models_of([session.pk for session in result.rows])
     for session in result.rows:
         session.models = models.get(session.pk, [])
-    result.extra["totals"] = {"conversations": result.count, **_totals(totals)}
+    result.extra["totals"] = {"conversations": result.count, **rollup_totals(totals)}
     return result

@@ -16,14 +16,14 @@ from convstore.models import (
 from ..models import ToolDay, UsageDay
 from .common import (
     ROLLUP_SUMS,
-    _live_days,
-    _totals,
+    live_rollup_days,
+    rollup_totals,
 )
 
 # --- overview ------------------------------------------------------------------
 
 
-def overview_totals(*, since: datetime.datetime | None) -> dict:
+def overview_totals_get(*, since: datetime.datetime | None) -> dict:
     """Conversations active in the period, and the usage recorded in it.
 
     A user turn counts once, on the branch that ran it: forks copy messages,
@@ -32,20 +32,23 @@ def overview_totals(*, since: datetime.datetime | None) -> dict:
     conversations = AgentSession.objects.filter(deleted_at__isnull=True)
     if since is not None:
         conversations = conversations.filter(updated_at__gte=since)
-    usage = _live_days(UsageDay, since).aggregate(**ROLLUP_SUMS)
-    return {"conversations": conversations.count(), **_totals(usage)}
+    usage = live_rollup_days(UsageDay, since).aggregate(**ROLLUP_SUMS)
+    return {"conversations": conversations.count(), **rollup_totals(usage)}
 
 
-def usage_per_day(*, since: datetime.datetime | None) -> dict:
+def daily_usage_get(*, since: datetime.datetime | None) -> dict:
     """Tokens by kind and known cost per day, every day of the period (chart data)."""
     rows = {
-        row["day"]: _totals(row)
-        for row in _live_days(UsageDay, since).values("day").annotate(**ROLLUP_SUMS).order_by("day")
+        row["day"]: rollup_totals(row)
+        for row in live_rollup_days(UsageDay, since)
+        .values("day")
+        .annotate(**ROLLUP_SUMS)
+        .order_by("day")
     }
     today = timezone.localdate()
     first = since.date() if since is not None else min(rows, default=today)
     days = [first + datetime.timedelta(days=n) for n in range((today - first).days + 1)]
-    empty = _totals(None)
+    empty = rollup_totals(None)
     series = [rows.get(day, empty) for day in days]
     return {
         "labels": [day.isoformat() for day in days],
@@ -61,23 +64,24 @@ def usage_per_day(*, since: datetime.datetime | None) -> dict:
     }
 
 
-def conversation_top_by_cost(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+def costliest_conversation_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+    """Live conversations by their cost in the period, then by tokens."""
     rows = (
-        _live_days(UsageDay, since)
+        live_rollup_days(UsageDay, since)
         .values("session_id", "session__title")
         .annotate(**ROLLUP_SUMS)
         .order_by(F("sum_cost").desc(nulls_last=True), "-sum_total", "session_id")[:limit]
     )
     return [
-        {"session_id": row["session_id"], "title": row["session__title"], **_totals(row)}
+        {"session_id": row["session_id"], "title": row["session__title"], **rollup_totals(row)}
         for row in rows
     ]
 
 
-def tool_top_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
+def most_called_tool_list(*, since: datetime.datetime | None, limit: int = 10) -> list[dict]:
     """Tools by calls; a call copied into a branch by a fork counts once."""
     return list(
-        _live_days(ToolDay, since)
+        live_rollup_days(ToolDay, since)
         .values("tool_name")
         .annotate(calls=Sum("calls"), conversations=Count("session_id", distinct=True))
         .order_by("-calls", "tool_name")[:limit]
@@ -87,7 +91,7 @@ def tool_top_list(*, since: datetime.datetime | None, limit: int = 10) -> list[d
 def model_mix_list(*, since: datetime.datetime | None) -> list[dict]:
     """Usage per model, largest first; usage recorded without a model comes as model None."""
     rows = list(
-        _live_days(UsageDay, since)
+        live_rollup_days(UsageDay, since)
         .values("model_name")
         .annotate(**ROLLUP_SUMS)
         .order_by("-sum_total", "model_name")
@@ -97,7 +101,7 @@ def model_mix_list(*, since: datetime.datetime | None) -> list[dict]:
         {
             "model_name": row["model_name"] or None,
             "share": (row["sum_total"] or 0) / all_tokens if all_tokens else 0,
-            **_totals(row),
+            **rollup_totals(row),
         }
         for row in rows
     ]

@@ -19,9 +19,9 @@ from .common import (
     AUDIT_PER_PAGE,
     TRASH_PER_PAGE,
     Page,
-    _page_of,
+    page_of,
 )
-from .listing import _per_session, _with_figures
+from .listing import per_session_aggregate, with_conversation_figures
 
 # --- trash and audit -------------------------------------------------------------------
 
@@ -29,9 +29,9 @@ from .listing import _per_session, _with_figures
 def trash_list(*, page: int = 1, per_page: int = TRASH_PER_PAGE) -> Page:
     trashed = AgentSession.objects.filter(deleted_at__isnull=False).select_related("deleted_by")
     messages = AgentMessage.objects.filter(session_id=OuterRef("pk"))
-    return _page_of(
-        _with_figures(trashed)
-        .annotate(message_count=_per_session(messages, Count("id")))
+    return page_of(
+        with_conversation_figures(trashed)
+        .annotate(message_count=per_session_aggregate(messages, Count("id")))
         .order_by(F("deleted_at").desc(), "session_id"),
         number=page,
         per_page=per_page,
@@ -53,7 +53,7 @@ def audit_list(
         entries = entries.filter(session_id=conversation)
     if actor:
         entries = entries.filter(Q(actor__username=actor) | Q(actor_label=actor))
-    found = _page_of(entries.order_by("-at", "-id"), number=page, per_page=per_page)
+    found = page_of(entries.order_by("-at", "-id"), number=page, per_page=per_page)
     for entry in found.rows:
         entry.detail_pairs = audit_detail_pairs(entry.detail)
     return found

@@ -6,6 +6,13 @@ through this package. Each write locks the conversation's agent_sessions row fir
 which takes the database's write lock at BEGIN), so concurrent writers queue
 and sequence numbers are assigned without gaps or duplicates.
 
+Audited (an AuditEntry naming the user, or without one "agent" unless the
+caller gives another label): fork, set_active_branch, delete_branch, clear,
+trash, restore, purge, set_title, edit_message, recompute_structure,
+reprice_usage, import_conversation, save_price and delete_price. Not audited,
+as they run on every agent turn: append_items, pop_item, record_usage and
+adopt_unstructured_messages; nor seed_default_prices.
+
 A "position" is what a session object holds: the branch it writes to and the
 clear generation it last saw. When another writer has cleared the conversation
 since, the position falls back to main, as in the SDK.
@@ -30,6 +37,7 @@ from .repairs import (
     edit_message,
     recompute_structure,
     save_price,
+    seed_default_prices,
     set_title,
 )
 from .trash import PURGE_PERMISSION, purge, restore, trash
@@ -63,6 +71,7 @@ __all__ = [
     "reprice_usage",
     "restore",
     "save_price",
+    "seed_default_prices",
     "set_active_branch",
     "set_title",
     "trash",

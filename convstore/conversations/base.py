@@ -1,4 +1,4 @@
-"""Locking, positions, errors and the audit entry every write shares."""
+"""Locking, positions, errors and the audit entry the audited writes share."""
 
 import functools
 from dataclasses import dataclass
@@ -68,7 +68,7 @@ ON_MAIN = Position()
 
 
 @dataclass
-class _Locked:
+class LockedConversation:
     """The conversation row, locked, with what a write needs to know about it."""
 
     session_id: str
@@ -105,10 +105,10 @@ _UPSERT_SQL = (
 _UPSERT_RETURNING_STATE_SQL = f"{_UPSERT_SQL} RETURNING {STATE_COLUMNS}"
 
 # Rows per INSERT statement: well under SQLite's and PostgreSQL's parameter limits.
-_ROWS_PER_INSERT = 500
+ROWS_PER_INSERT = 500
 
 
-def _insert_rows(
+def insert_rows(
     cursor, table: str, columns: tuple[str, ...], rows: list[tuple], *, returning: str = ""
 ) -> list:
     """Multi-row INSERTs on the cursor; with `returning`, that column's values in the rows' order.
@@ -118,10 +118,10 @@ def _insert_rows(
     VALUES order.
     """
     returned: list = []
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        batch = rows[start : start + _ROWS_PER_INSERT]
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        batch = rows[start : start + ROWS_PER_INSERT]
         cursor.execute(
-            _insert_sql(table, columns, len(batch), returning),
+            insert_rows_sql(table, columns, len(batch), returning),
             [value for row in batch for value in row],
         )
         if returning:
@@ -130,7 +130,7 @@ def _insert_rows(
 
 
 @functools.lru_cache(maxsize=256)
-def _insert_sql(table: str, columns: tuple[str, ...], row_count: int, returning: str) -> str:
+def insert_rows_sql(table: str, columns: tuple[str, ...], row_count: int, returning: str) -> str:
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     sql += ", ".join([placeholders] * row_count)
@@ -167,8 +167,8 @@ def _upsert_and_read_state(cursor, session_id: str, turns_of: str, *, using: str
     return state_from_row(cursor.fetchone())
 
 
-def _locked(session_id: str, turns_of: str, state: dict) -> _Locked:
-    return _Locked(
+def _locked(session_id: str, turns_of: str, state: dict) -> LockedConversation:
+    return LockedConversation(
         session_id=session_id,
         active_branch_id=state["active_branch_id"],
         generation=state["generation"],
@@ -180,7 +180,9 @@ def _locked(session_id: str, turns_of: str, state: dict) -> _Locked:
     )
 
 
-def _lock(session_id: str, *, using: str, turns_of: str = MAIN_BRANCH) -> _Locked | None:
+def lock_conversation(
+    session_id: str, *, using: str, turns_of: str = MAIN_BRANCH
+) -> LockedConversation | None:
     """Lock the conversation row; None if it does not exist.
 
     The branch turns_of's current turn numbers are read along.
@@ -191,14 +193,18 @@ def _lock(session_id: str, *, using: str, turns_of: str = MAIN_BRANCH) -> _Locke
     return _locked(session_id, turns_of, state) if state is not None else None
 
 
-def _lock_touching(cursor, session_id: str, *, using: str, turns_of: str) -> _Locked:
+def lock_conversation_for_append(
+    cursor, session_id: str, *, using: str, turns_of: str
+) -> LockedConversation:
     """Lock the conversation row for an append, creating the conversation if needed."""
     state = _upsert_and_read_state(cursor, session_id, turns_of, using=using)
     return _locked(session_id, turns_of, state)
 
 
-def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) -> _Locked:
-    locked = _lock(session_id, using=using)
+def lock_existing_conversation(
+    session_id: str, *, using: str, allow_trash: bool = False
+) -> LockedConversation:
+    locked = lock_conversation(session_id, using=using)
     if locked is None:
         raise ConversationNotFound(f"Conversation '{session_id}' does not exist")
     if locked.deleted_at is not None and not allow_trash:
@@ -206,7 +212,7 @@ def _lock_existing(session_id: str, *, using: str, allow_trash: bool = False) ->
     return locked
 
 
-def _audit(
+def audit(
     action: str,
     session_id: str,
     *,

@@ -20,11 +20,11 @@ from .base import (
     ON_MAIN,
     ConversationError,
     Position,
-    _audit,
-    _lock_existing,
+    audit,
     check_branch_name,
+    lock_existing_conversation,
 )
-from .history import _delete_unreferenced_messages
+from .history import delete_unreferenced_messages
 
 # --- branches ----------------------------------------------------------------
 
@@ -111,7 +111,7 @@ def fork(
     if branch_name is not None:
         check_branch_name(branch_name)
     with transaction.atomic(using=using):
-        locked = _lock_existing(session_id, using=using)
+        locked = lock_existing_conversation(session_id, using=using)
         source = locked.branch_for(position)
         turn_message = _turn_message(session_id, source, turn_number, using=using)
         if turn_message is None:
@@ -134,7 +134,7 @@ def fork(
             forked_from_turn=turn_number,
             created_by=actor if actor is not None and actor.is_authenticated else None,
         )
-        _audit(
+        audit(
             AuditEntry.Action.FORK,
             session_id,
             actor=actor,
@@ -178,7 +178,7 @@ def delete_branch(
     if branch_id == MAIN_BRANCH:
         raise ConversationError("Cannot delete the 'main' branch")
     with transaction.atomic(using=using):
-        locked = _lock_existing(session_id, using=using)
+        locked = lock_existing_conversation(session_id, using=using)
         if not _branch_exists(session_id, branch_id, using=using):
             raise ConversationError(f"Branch '{branch_id}' does not exist")
         if locked.active_branch_id == branch_id and not force:
@@ -192,7 +192,7 @@ def delete_branch(
         usage = TurnUsage.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
         usage.delete()
         rows.delete()
-        _delete_unreferenced_messages(message_ids, using=using)
+        delete_unreferenced_messages(message_ids, using=using)
         Branch.objects.using(using).filter(
             session_id=session_id, branch_id=branch_id, deleted_at=None
         ).update(deleted_at=timezone.now())
@@ -200,7 +200,7 @@ def delete_branch(
             AgentSession.objects.using(using).filter(pk=session_id).update(
                 active_branch_id=MAIN_BRANCH
             )
-        _audit(
+        audit(
             AuditEntry.Action.DELETE_BRANCH,
             session_id,
             actor=actor,
@@ -215,13 +215,13 @@ def set_active_branch(
 ) -> None:
     """Make the branch the one a new DjangoSession continues on."""
     with transaction.atomic(using=using):
-        locked = _lock_existing(session_id, using=using)
+        locked = lock_existing_conversation(session_id, using=using)
         if not _branch_exists(session_id, branch_id, using=using):
             raise ConversationError(f"Branch '{branch_id}' does not exist")
         if locked.active_branch_id == branch_id:
             return
         AgentSession.objects.using(using).filter(pk=session_id).update(active_branch_id=branch_id)
-        _audit(
+        audit(
             AuditEntry.Action.MAKE_ACTIVE,
             session_id,
             actor=actor,

@@ -20,23 +20,25 @@ from ..models import (
 from ..sql import cursor as fixed_sql_cursor
 from ..sql import write_transaction
 from .base import (
-    _ROWS_PER_INSERT,
     ON_MAIN,
+    ROWS_PER_INSERT,
     ConversationInTrash,
+    LockedConversation,
     Position,
-    _audit,
-    _insert_rows,
-    _lock,
-    _lock_touching,
-    _Locked,
+    audit,
+    insert_rows,
+    lock_conversation,
+    lock_conversation_for_append,
 )
 
 
 def _lock_for_agent(
     cursor, session_id: str, position: Position, *, using: str
-) -> tuple[_Locked, str]:
+) -> tuple[LockedConversation, str]:
     """Lock (creating) for an agent-side write; returns the row and the branch to write."""
-    locked = _lock_touching(cursor, session_id, using=using, turns_of=position.branch_id)
+    locked = lock_conversation_for_append(
+        cursor, session_id, using=using, turns_of=position.branch_id
+    )
     if locked.deleted_at is not None:
         raise ConversationInTrash(session_id)
     if locked.needs_adoption:
@@ -60,8 +62,8 @@ class Placement(NamedTuple):
 
 # The columns an insert fills (the database gives ids and created_at): a message's
 # conversation and data; a structure row's conversation and message, then its placement.
-_MESSAGE_COLUMNS = ("session_id", "message_data")
-_STRUCTURE_COLUMNS = ("session_id", "message_id", *Placement._fields)
+MESSAGE_INSERT_COLUMNS = ("session_id", "message_data")
+STRUCTURE_INSERT_COLUMNS = ("session_id", "message_id", *Placement._fields)
 
 
 # A branch's current turn numbers (see queries.conversation_state).
@@ -80,7 +82,7 @@ def _branch_turns(cursor, session_id: str, branch_id: str) -> tuple[int, int]:
     return turn or 0, branch_turn or 0
 
 
-def _place(cursor, locked: _Locked, branch_id: str, decoded: list) -> list[Placement]:
+def _place(cursor, locked: LockedConversation, branch_id: str, decoded: list) -> list[Placement]:
     """Where each new item goes at the end of the branch."""
     if branch_id == locked.turns_branch:
         turn, branch_turn = locked.turns
@@ -106,7 +108,13 @@ def _place(cursor, locked: _Locked, branch_id: str, decoded: list) -> list[Place
 
 
 def _insert(
-    cursor, locked: _Locked, branch_id: str, encoded: list[str], decoded: list, *, using: str
+    cursor,
+    locked: LockedConversation,
+    branch_id: str,
+    encoded: list[str],
+    decoded: list,
+    *,
+    using: str,
 ):
     """Insert messages and their structure rows at the end of a branch.
 
@@ -117,10 +125,10 @@ def _insert(
     if connections[using].vendor == "postgresql":
         _insert_together(cursor, session_id, encoded, placed)
         return
-    message_ids = _insert_rows(
+    message_ids = insert_rows(
         cursor,
         "agent_messages",
-        _MESSAGE_COLUMNS,
+        MESSAGE_INSERT_COLUMNS,
         [(session_id, data) for data in encoded],
         returning="id",
     )
@@ -128,12 +136,12 @@ def _insert(
         (session_id, message_id, *place)
         for message_id, place in zip(message_ids, placed, strict=True)
     ]
-    _insert_rows(cursor, "message_structure", _STRUCTURE_COLUMNS, rows)
+    insert_rows(cursor, "message_structure", STRUCTURE_INSERT_COLUMNS, rows)
 
 
 # PostgreSQL: the messages and their structure rows in one statement, one round
 # trip. The k-th smallest new id is the k-th message: one INSERT numbers its
-# rows in VALUES order (as _insert_rows relies on too). The placements join by
+# rows in VALUES order (as insert_rows relies on too). The placements join by
 # position, their columns named as Placement's fields.
 _INSERT_TOGETHER_TEMPLATE = """
     WITH inserted AS (
@@ -160,25 +168,25 @@ _PLACED_ROW = (
 )
 
 
-@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
-def _insert_together_sql(row_count: int) -> str:
+@functools.lru_cache(maxsize=ROWS_PER_INSERT)
+def insert_together_sql(row_count: int) -> str:
     return _INSERT_TOGETHER_TEMPLATE.format(
         messages=", ".join(["(%s, %s)"] * row_count),
-        structure_columns=", ".join(_STRUCTURE_COLUMNS),
+        structure_columns=", ".join(STRUCTURE_INSERT_COLUMNS),
         placed_columns=", ".join(Placement._fields),
         placed=", ".join([_PLACED_ROW] * row_count),
     )
 
 
 def _insert_together(cursor, session_id: str, encoded: list[str], placed: list[Placement]):
-    for start in range(0, len(encoded), _ROWS_PER_INSERT):
-        messages = encoded[start : start + _ROWS_PER_INSERT]
-        places = placed[start : start + _ROWS_PER_INSERT]
+    for start in range(0, len(encoded), ROWS_PER_INSERT):
+        messages = encoded[start : start + ROWS_PER_INSERT]
+        places = placed[start : start + ROWS_PER_INSERT]
         params = [value for data in messages for value in (session_id, data)]
         params.append(session_id)
         for position, place in enumerate(places, start=1):
             params += (position, *place)
-        cursor.execute(_insert_together_sql(len(messages)), params)
+        cursor.execute(insert_together_sql(len(messages)), params)
 
 
 # Messages an SDK writer added without structure rows, oldest first.
@@ -190,13 +198,13 @@ _UNSTRUCTURED_SQL = """
 """
 
 
-def _adopt_unstructured(locked: _Locked, *, using: str) -> None:
+def adopt_unstructured_holding_lock(locked: LockedConversation, *, using: str) -> None:
     """Give messages written without structure rows their place at the end of main."""
     with fixed_sql_cursor(using) as cursor:
         _adopt_unstructured_on(cursor, locked)
 
 
-def _adopt_unstructured_on(cursor, locked: _Locked) -> None:
+def _adopt_unstructured_on(cursor, locked: LockedConversation) -> None:
     cursor.execute(_UNSTRUCTURED_SQL, [locked.session_id])
     unstructured = cursor.fetchall()
     decoded = [sdk_items.decode_item(data) for _id, data in unstructured]
@@ -205,16 +213,16 @@ def _adopt_unstructured_on(cursor, locked: _Locked) -> None:
         (locked.session_id, message_id, *place)
         for (message_id, _data), place in zip(unstructured, placed, strict=True)
     ]
-    _insert_rows(cursor, "message_structure", _STRUCTURE_COLUMNS, rows)
+    insert_rows(cursor, "message_structure", STRUCTURE_INSERT_COLUMNS, rows)
     locked.needs_adoption = False
 
 
 def adopt_unstructured_messages(*, session_id: str, using: str = DEFAULT_DB_ALIAS) -> None:
     """Structure the messages an SDK writer added without structure rows (branch main)."""
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using)
+        locked = lock_conversation(session_id, using=using)
         if locked is not None and locked.needs_adoption:
-            _adopt_unstructured(locked, using=using)
+            adopt_unstructured_holding_lock(locked, using=using)
 
 
 def append_items(
@@ -235,7 +243,7 @@ def append_items(
 # --- popping and clearing ----------------------------------------------------
 
 
-def _delete_unreferenced_messages(message_ids, *, using: str) -> None:
+def delete_unreferenced_messages(message_ids, *, using: str) -> None:
     AgentMessage.objects.using(using).filter(pk__in=message_ids).exclude(
         Exists(MessageStructure.objects.using(using).filter(message=OuterRef("pk")))
     ).delete()
@@ -296,7 +304,7 @@ def pop_item(
     empty loses its usage row. Rows that do not decode are dropped on the way.
     """
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using)
+        locked = lock_conversation(session_id, using=using)
         if locked is None:
             return None, position
         if locked.deleted_at is not None:
@@ -320,7 +328,7 @@ def clear(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> Posi
     generation bumped so other session objects fall back to main.
     """
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using)
+        locked = lock_conversation(session_id, using=using)
         if locked is None:
             return Position()
         if locked.deleted_at is not None:
@@ -335,5 +343,5 @@ def clear(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> Posi
         AgentSession.objects.using(using).filter(pk=session_id).update(
             active_branch_id=MAIN_BRANCH, clear_generation=generation, updated_at=now
         )
-        _audit(AuditEntry.Action.CLEAR, session_id, actor=actor, using=using)
+        audit(AuditEntry.Action.CLEAR, session_id, actor=actor, using=using)
     return Position(MAIN_BRANCH, generation)

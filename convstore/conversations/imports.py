@@ -19,14 +19,14 @@ from ..models import (
 from ..queries import USAGE_FIELDS
 from .base import (
     ConversationError,
-    _audit,
-    _lock,
+    audit,
     check_branch_name,
     check_session_id,
     check_storable,
+    lock_conversation,
 )
-from .history import _adopt_unstructured
-from .repairs import _structure_fields
+from .history import adopt_unstructured_holding_lock
+from .repairs import item_structure_fields
 
 # --- import from an SDK database ---------------------------------------------
 
@@ -118,7 +118,7 @@ def _import_structure(conversation, message_ids: dict[int, int], *, using: str) 
                     user_turn_number=turn,
                     branch_turn_number=turn,
                     created_at=message.created_at,
-                    **_structure_fields(item),
+                    **item_structure_fields(item),
                 )
             )
     else:
@@ -207,10 +207,10 @@ def import_conversation(
     session_id = conversation.session_id
     _check_importable(conversation)
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using)
+        locked = lock_conversation(session_id, using=using)
         if locked is not None:
             if locked.needs_adoption:
-                _adopt_unstructured(locked, using=using)
+                adopt_unstructured_holding_lock(locked, using=using)
             if _same_content(conversation, using=using):
                 return None
             raise ConversationError(
@@ -255,7 +255,7 @@ def import_conversation(
             "branches": len(held),
             "usage_rows": len(conversation.usage),
         }
-        _audit(
+        audit(
             AuditEntry.Action.IMPORT,
             session_id,
             actor=actor,

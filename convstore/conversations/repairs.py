@@ -1,10 +1,12 @@
 """Data fixes from the admin: titles, message edits, structure, prices."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
 from .. import items as sdk_items
+from .. import pricing
 from ..models import (
     AgentMessage,
     AgentSession,
@@ -12,8 +14,8 @@ from ..models import (
     MessageStructure,
     ModelPrice,
 )
-from .base import ConversationError, _audit, _lock_existing
-from .history import _adopt_unstructured
+from .base import ConversationError, audit, lock_existing_conversation
+from .history import adopt_unstructured_holding_lock
 
 # --- data fixes (admin) ------------------------------------------------------
 
@@ -24,13 +26,13 @@ def set_title(
     """Rename a conversation; a blank title clears it."""
     title = (title or "").strip() or None
     with transaction.atomic(using=using):
-        _lock_existing(session_id, using=using, allow_trash=True)
+        lock_existing_conversation(session_id, using=using, allow_trash=True)
         conversation = AgentSession.objects.using(using).filter(pk=session_id)
         previous = conversation.values_list("title", flat=True).get()
         if previous == title:
             return
         conversation.update(title=title)
-        _audit(
+        audit(
             AuditEntry.Action.EDIT,
             session_id,
             actor=actor,
@@ -54,7 +56,7 @@ def check_sdk_item(item: Any) -> str:
     return sdk_items.encode_item(item)
 
 
-def _structure_fields(item: Any) -> dict:
+def item_structure_fields(item: Any) -> dict:
     return {"message_type": sdk_items.message_type(item), "tool_name": sdk_items.tool_name(item)}
 
 
@@ -75,7 +77,11 @@ def _renumber_branch(session_id: str, branch_id: str, *, using: str) -> int:
         item = sdk_items.decode_item(row.message.message_data)
         if sdk_items.is_user_message(item):
             turn += 1
-        derived = {**_structure_fields(item), "user_turn_number": turn, "branch_turn_number": turn}
+        derived = {
+            **item_structure_fields(item),
+            "user_turn_number": turn,
+            "branch_turn_number": turn,
+        }
         if any(getattr(row, name) != value for name, value in derived.items()):
             for name, value in derived.items():
                 setattr(row, name, value)
@@ -96,7 +102,7 @@ def edit_message(*, message_id: int, item: Any, actor=None, using: str = DEFAULT
     if session_id is None:
         raise ConversationError(f"Message {message_id} does not exist")
     with transaction.atomic(using=using):
-        _lock_existing(session_id, using=using)
+        lock_existing_conversation(session_id, using=using)
         before = message.values_list("message_data", flat=True).first()
         if before is None:
             raise ConversationError(f"Message {message_id} does not exist")
@@ -104,7 +110,7 @@ def edit_message(*, message_id: int, item: Any, actor=None, using: str = DEFAULT
             return
         message.update(message_data=encoded)
         rows = MessageStructure.objects.using(using).filter(message_id=message_id)
-        rows.update(**_structure_fields(item))
+        rows.update(**item_structure_fields(item))
         renumbered = []
         if sdk_items.is_user_message(sdk_items.decode_item(before)) != sdk_items.is_user_message(
             item
@@ -112,7 +118,7 @@ def edit_message(*, message_id: int, item: Any, actor=None, using: str = DEFAULT
             renumbered = sorted(set(rows.values_list("branch_id", flat=True)))
             for branch_id in renumbered:
                 _renumber_branch(session_id, branch_id, using=using)
-        _audit(
+        audit(
             AuditEntry.Action.EDIT,
             session_id,
             actor=actor,
@@ -131,9 +137,9 @@ def recompute_structure(*, session_id: str, actor=None, using: str = DEFAULT_DB_
     first get their place at the end of main. Returns the rows added or changed.
     """
     with transaction.atomic(using=using):
-        locked = _lock_existing(session_id, using=using)
+        locked = lock_existing_conversation(session_id, using=using)
         before = locked.last_sequence
-        _adopt_unstructured(locked, using=using)
+        adopt_unstructured_holding_lock(locked, using=using)
         adopted = locked.last_sequence - before
         branch_ids = (
             MessageStructure.objects.using(using)
@@ -145,7 +151,7 @@ def recompute_structure(*, session_id: str, actor=None, using: str = DEFAULT_DB_
         changed = sum(
             _renumber_branch(session_id, branch_id, using=using) for branch_id in list(branch_ids)
         )
-        _audit(
+        audit(
             AuditEntry.Action.RECOMPUTE,
             session_id,
             actor=actor,
@@ -174,7 +180,7 @@ def save_price(*, price: ModelPrice, actor=None, using: str = DEFAULT_DB_ALIAS) 
         price.save(using=using)
         saved = ModelPrice.objects.using(using).get(pk=price.pk)  # as stored: 4 decimals
         # Prices belong to no conversation: the audit row's session_id is empty.
-        _audit(
+        audit(
             AuditEntry.Action.EDIT,
             "",
             actor=actor,
@@ -191,7 +197,7 @@ def delete_price(*, price: ModelPrice, actor=None, using: str = DEFAULT_DB_ALIAS
         before = _price_fields(price)
         price_id = price.pk
         price.delete(using=using)
-        _audit(
+        audit(
             AuditEntry.Action.EDIT,
             "",
             actor=actor,
@@ -200,3 +206,29 @@ def delete_price(*, price: ModelPrice, actor=None, using: str = DEFAULT_DB_ALIAS
             before=before,
             after=None,
         )
+
+
+def seed_default_prices(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Add the rows of pricing.DEFAULT_PRICES that are missing; returns how many were added.
+
+    Migration 0003 adds the same rows, unaudited; this puts them back after a
+    flush (tests' transactional teardown, `manage.py flush`).
+    """
+    existing = set(
+        ModelPrice.objects.using(using)
+        .filter(model_name__in=pricing.DEFAULT_PRICES, effective_from=pricing.DEFAULT_PRICES_FROM)
+        .values_list("model_name", flat=True)
+    )
+    rows = [
+        ModelPrice(
+            model_name=name,
+            effective_from=pricing.DEFAULT_PRICES_FROM,
+            input_per_million=Decimal(inp),
+            cached_input_per_million=Decimal(cached),
+            output_per_million=Decimal(out),
+        )
+        for name, (inp, cached, out) in pricing.DEFAULT_PRICES.items()
+        if name not in existing
+    ]
+    ModelPrice.objects.using(using).bulk_create(rows)
+    return len(rows)

@@ -11,7 +11,7 @@ from ..models import (
     MessageStructure,
     TurnUsage,
 )
-from .base import ConversationError, _audit, _lock_existing
+from .base import ConversationError, audit, lock_existing_conversation
 
 # --- trash -------------------------------------------------------------------
 
@@ -19,24 +19,24 @@ from .base import ConversationError, _audit, _lock_existing
 def trash(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
     """Hide a conversation everywhere but the trash, keeping every row."""
     with transaction.atomic(using=using):
-        _lock_existing(session_id, using=using)
+        lock_existing_conversation(session_id, using=using)
         AgentSession.objects.using(using).filter(pk=session_id).update(
             deleted_at=timezone.now(),
             deleted_by=actor if actor is not None and actor.is_authenticated else None,
         )
-        _audit(AuditEntry.Action.TRASH, session_id, actor=actor, using=using)
+        audit(AuditEntry.Action.TRASH, session_id, actor=actor, using=using)
 
 
 def restore(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
     """Bring a conversation back from the trash exactly as it was."""
     with transaction.atomic(using=using):
-        locked = _lock_existing(session_id, using=using, allow_trash=True)
+        locked = lock_existing_conversation(session_id, using=using, allow_trash=True)
         if locked.deleted_at is None:
             raise ConversationError(f"Conversation '{session_id}' is not in the trash")
         AgentSession.objects.using(using).filter(pk=session_id).update(
             deleted_at=None, deleted_by=None
         )
-        _audit(AuditEntry.Action.RESTORE, session_id, actor=actor, using=using)
+        audit(AuditEntry.Action.RESTORE, session_id, actor=actor, using=using)
 
 
 PURGE_PERMISSION = "convstore.purge_agentsession"
@@ -47,7 +47,7 @@ def purge(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None
     if actor is not None and not actor.has_perm(PURGE_PERMISSION):
         raise PermissionError("Purging conversations needs the 'purge' permission")
     with transaction.atomic(using=using):
-        locked = _lock_existing(session_id, using=using, allow_trash=True)
+        locked = lock_existing_conversation(session_id, using=using, allow_trash=True)
         if locked.deleted_at is None:
             raise ConversationError(
                 f"Conversation '{session_id}' is not in the trash; move it there first"
@@ -57,4 +57,4 @@ def purge(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None
             deleted, _ = model.objects.using(using).filter(session_id=session_id).delete()
             counts[model._meta.db_table] = deleted
         AgentSession.objects.using(using).filter(pk=session_id).delete()
-        _audit(AuditEntry.Action.PURGE, session_id, actor=actor, using=using, rows=counts)
+        audit(AuditEntry.Action.PURGE, session_id, actor=actor, using=using, rows=counts)

@@ -15,12 +15,19 @@ from ..models import (
     TurnUsage,
 )
 from ..queries.sessions import USAGE_FIELDS
-from .base import ON_MAIN, ConversationInTrash, Position, _audit, _lock, _lock_existing
+from .base import (
+    ON_MAIN,
+    ConversationInTrash,
+    Position,
+    audit,
+    lock_conversation,
+    lock_existing_conversation,
+)
 
 # --- usage -------------------------------------------------------------------
 
 
-def _details(details: Any) -> dict | None:
+def usage_details_dict(details: Any) -> dict | None:
     if not details:
         return None
     return dict(details.__dict__) if hasattr(details, "__dict__") else dict(details)
@@ -37,7 +44,7 @@ def _replace_turn_usage(
     session_id: str, branch_id: str, turn: int, usage: Any, model_name: str | None, *, using: str
 ) -> None:
     """The turn's usage row, inserted or replaced in one statement (an upsert)."""
-    input_details = _details(getattr(usage, "input_tokens_details", None))
+    input_details = usage_details_dict(getattr(usage, "input_tokens_details", None))
     now = timezone.now()
     price = pricing.price_in_force(model_name, now.date(), using=using)
     replaced = {
@@ -46,7 +53,7 @@ def _replace_turn_usage(
         "output_tokens": usage.output_tokens or 0,
         "total_tokens": usage.total_tokens or 0,
         "input_tokens_details": input_details,
-        "output_tokens_details": _details(getattr(usage, "output_tokens_details", None)),
+        "output_tokens_details": usage_details_dict(getattr(usage, "output_tokens_details", None)),
         "model_name": model_name,
         "cost": pricing.cost_of(
             price,
@@ -93,7 +100,7 @@ def record_usage(
     fixed now, from the price in force today.
     """
     with transaction.atomic(using=using):
-        locked = _lock(session_id, using=using, turns_of=position.branch_id)
+        locked = lock_conversation(session_id, using=using, turns_of=position.branch_id)
         if locked is None:
             return None, position
         if locked.deleted_at is not None:
@@ -125,7 +132,7 @@ def reprice_usage(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS)
     through this explicit, audited call. Returns how many rows changed.
     """
     with transaction.atomic(using=using):
-        _lock_existing(session_id, using=using)
+        lock_existing_conversation(session_id, using=using)
         rows = list(TurnUsage.objects.using(using).filter(session_id=session_id).order_by("id"))
         prices: dict[str, list] = {}
         for price in (
@@ -150,7 +157,7 @@ def reprice_usage(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS)
                 row.cost = cost
                 changed.append(row)
         TurnUsage.objects.using(using).bulk_update(changed, ["cost"])
-        _audit(
+        audit(
             AuditEntry.Action.REPRICE,
             session_id,
             actor=actor,

@@ -16,7 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from .. import items as sdk_items
 from .. import pricing
 from ..conversations import ConversationError
-from ..conversations.usage import _details
+from ..conversations.usage import usage_details_dict
 from ..models import (
     MAIN_BRANCH,
     AgentMessage,
@@ -246,8 +246,8 @@ class _HistoryWriter:
             input_tokens=usage.input_tokens or 0,
             output_tokens=usage.output_tokens or 0,
             total_tokens=usage.total_tokens or 0,
-            input_tokens_details=_details(getattr(usage, "input_tokens_details", None)),
-            output_tokens_details=_details(getattr(usage, "output_tokens_details", None)),
+            input_tokens_details=usage_details_dict(getattr(usage, "input_tokens_details", None)),
+            output_tokens_details=usage_details_dict(getattr(usage, "output_tokens_details", None)),
             created_at=turn.at,
             model_name=turn.model_name,
         )

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import items as sdk_items
 from ..models import MAIN_BRANCH, AgentSession, Branch, MessageStructure, TurnUsage
-from .sessions import USAGE_FIELDS, _branch_rows, sdk_timestamp
+from .sessions import USAGE_FIELDS, branch_structure_rows, sdk_timestamp
 
 
 def _count(value: Any) -> int:
@@ -111,7 +111,7 @@ def item_view(item: Any, message_type: str, tool_name: str | None) -> dict:
 
 
 def branch_turn_count(session_id: str, branch_id: str, *, using: str = DEFAULT_DB_ALIAS) -> int:
-    turns = _branch_rows(session_id, branch_id, using).aggregate(n=Max("user_turn_number"))
+    turns = branch_structure_rows(session_id, branch_id, using).aggregate(n=Max("user_turn_number"))
     return turns["n"] or 0
 
 
@@ -131,7 +131,7 @@ def branch_transcript(
     the turn number conversations.fork takes to branch from this turn.
     usage: the branch's usage_view rows, when the caller has read them already.
     """
-    rows = _branch_rows(session_id, branch_id, using)
+    rows = branch_structure_rows(session_id, branch_id, using)
     usage_rows = TurnUsage.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
     if first_turn is not None:
         rows = rows.filter(user_turn_number__gte=first_turn)
@@ -337,7 +337,7 @@ def conversation_version(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> s
 def branch_export(session_id: str, branch_id: str, *, using: str = DEFAULT_DB_ALIAS) -> dict:
     """A branch's items (as the SDK stores them) with their place, and its usage per turn."""
     rows = (
-        _branch_rows(session_id, branch_id, using)
+        branch_structure_rows(session_id, branch_id, using)
         .order_by("sequence_number")
         .values_list(
             "sequence_number",
@@ -366,7 +366,7 @@ def branch_exists(session_id: str, branch_id: str, *, using: str = DEFAULT_DB_AL
     """main always; another branch while it holds items or is live (made but still empty)."""
     if branch_id == MAIN_BRANCH:
         return AgentSession.objects.using(using).filter(pk=session_id).exists()
-    holding = _branch_rows(session_id, branch_id, using)
+    holding = branch_structure_rows(session_id, branch_id, using)
     live = Branch.objects.using(using).filter(
         session_id=session_id, branch_id=branch_id, deleted_at=None
     )

@@ -26,7 +26,7 @@ def sdk_timestamp(value) -> str | None:
 
 
 # Written out once: building this statement with the ORM (nested Subquery and
-# Exists) on every call took ten times longer than running it, and every write
+# Exists) on every call took far longer than running it, and every write
 # runs it. Table names are the SDK's, fixed by design.
 #
 # The row; the conversation's last sequence number; whether its newest message
@@ -139,7 +139,7 @@ def generation_and_trash(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> t
     return generation or 0, deleted_at is not None
 
 
-def _branch_rows(session_id: str, branch_id: str, using: str):
+def branch_structure_rows(session_id: str, branch_id: str, using: str):
     return MessageStructure.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
 
 
@@ -189,7 +189,7 @@ def _turn_dict(turn: int, data: str, created_at, preview_length: int | None) -> 
 
 def _user_turn_rows(session_id: str, branch_id: str, using: str):
     return (
-        _branch_rows(session_id, branch_id, using)
+        branch_structure_rows(session_id, branch_id, using)
         .filter(message_type="user")
         .order_by("branch_turn_number")
         .values_list("branch_turn_number", "message__message_data", "created_at")
@@ -235,7 +235,7 @@ def conversation_by_turns(
 ) -> dict[int, list[dict]]:
     turns: dict[int, list[dict]] = {}
     rows = (
-        _branch_rows(session_id, branch_id, using)
+        branch_structure_rows(session_id, branch_id, using)
         .order_by("sequence_number")
         .values_list("user_turn_number", "message_type", "tool_name")
     )
@@ -252,7 +252,7 @@ def tool_usage(
     A tool_search_output counts as a call only when its turn holds no
     tool_search_call of the same tool.
     """
-    rows = _branch_rows(session_id, branch_id, using)
+    rows = branch_structure_rows(session_id, branch_id, using)
     calls = list(
         rows.filter(message_type__in=sdk_items.TOOL_CALL_TYPES).values_list(
             "tool_name", "message_type", "user_turn_number"
