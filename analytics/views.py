@@ -325,7 +325,7 @@ def compare(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 EXPORT_COLUMNS = ["record", "turn", "sequence_number", "message_type", "tool_name", "text"]
-USAGE_COLUMNS = [*queries.USAGE_COUNTS, "model_name", "cost"]
+EXPORT_USAGE_COLUMNS = [*queries.USAGE_COUNTS, "model_name", "cost"]
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
@@ -345,15 +345,17 @@ def _export_csv(data: dict) -> str:
     """Items, then one usage row per turn; "record" says which a row is."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS + USAGE_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS + EXPORT_USAGE_COLUMNS)
     for row in data["items"]:
         view = queries.item_view(row["item"], row["message_type"], row["tool_name"])
         text = view["text"] or view["detail"]
         cells = [row["user_turn_number"], row["sequence_number"], row["message_type"]]
-        cells += [row["tool_name"], text] + [None] * len(USAGE_COLUMNS)
+        cells += [row["tool_name"], text] + [None] * len(EXPORT_USAGE_COLUMNS)
         writer.writerow(["item", *map(_csv_cell, cells)])
     for usage in data["usage"]:
-        cells = [usage["turn"], None, None, None, None] + [usage[key] for key in USAGE_COLUMNS]
+        cells = [usage["turn"], None, None, None, None] + [
+            usage[key] for key in EXPORT_USAGE_COLUMNS
+        ]
         writer.writerow(["usage", *map(_csv_cell, cells)])
     return out.getvalue()
 

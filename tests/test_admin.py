@@ -148,6 +148,7 @@ def test_changelists_take_the_same_queries_with_few_or_many_rows(client):
     assert AgentSession.objects.count() > 100
     assert MessageStructure.objects.count() > 100
     assert many == few
+    assert max(many.values()) <= 15
 
 
 def change_urls(session_id: str) -> list[str]:
@@ -177,6 +178,7 @@ def test_change_pages_take_the_same_queries_for_small_or_huge_conversations(clie
     huge = [count_queries(client, url) for url in change_urls("huge")]
 
     assert huge == small
+    assert max(huge) <= 25
 
 
 def test_conversation_page_shows_branches_and_one_page_of_items_and_usage(client):
