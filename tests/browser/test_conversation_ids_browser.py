@@ -12,26 +12,11 @@ from playwright.sync_api import expect
 from convstore import conversations
 from convstore.models import AgentSession, AuditEntry, Branch
 from tests import dashboard_data as data
+from tests.awkward_ids import AWKWARD_IDS
 from tests.browser.conftest import BROWSER_TEST_MARKS, shot
 
 pytestmark = BROWSER_TEST_MARKS
 
-AWKWARD_IDS = [
-    "..",
-    "../purge/x",
-    "x/../y",
-    "./a",
-    "a/./b",
-    "%2e%2e",
-    "a/b",
-    "q?x=1",
-    "h#frag",
-    "a%2Fb",
-    "plus+sign",
-    "trailing/",
-    "café crème",
-    "🦄",
-]
 
 # Where a rewritten or mis-parsed URL of one of the ids above would land.
 BYSTANDERS = ["x", "y", "a", "b", "a/b", "purge", "q", "h", "plus sign", "trailing"]
