@@ -51,6 +51,9 @@ class DjangoSession:
         session_id: The conversation's id.
         session_settings: Default settings, e.g. {"limit": 50} for get_items().
         using: The Django database alias (default: "default").
+        ttl: With CONVSTORE_ENCRYPTION_KEYS set, get_items() leaves out items
+            sealed more than ttl seconds ago, as the SDK's EncryptedSession(ttl=...)
+            does; None (the default) returns them all.
     """
 
     def __init__(
@@ -59,8 +62,12 @@ class DjangoSession:
         *,
         session_settings: SessionSettings | dict[str, Any] | None = None,
         using: str | None = None,
+        ttl: int | None = None,
     ):
         conversations.check_session_id(session_id)
+        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0):
+            raise ValueError(f"ttl must be a positive number of seconds or None, not {ttl!r}")
+        self.ttl = ttl
         self.session_id = session_id
         self.session_settings = (
             coerce_session_settings(session_settings)
@@ -134,7 +141,11 @@ class DjangoSession:
 
         def read():
             return queries.branch_items(
-                self.session_id, self._read_branch(branch_id), effective_limit, using=self.using
+                self.session_id,
+                self._read_branch(branch_id),
+                effective_limit,
+                ttl=self.ttl,
+                using=self.using,
             )
 
         return await sync_thread.call(read, using=self.using)

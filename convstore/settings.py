@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from convstore.encryption import parse_master_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -165,6 +167,9 @@ def database_config() -> dict:
 
 
 DATABASES = {"default": database_config()}
+
+# Master keys for items encrypted at rest, newest first (convstore.encryption).
+CONVSTORE_ENCRYPTION_KEYS = parse_master_keys(os.environ.get("CONVSTORE_ENCRYPTION_KEYS", ""))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from .. import items as sdk_items
+from .. import queries
 from ..models import (
     MessageStructure,
 )
@@ -92,8 +93,10 @@ def message_link(message_id: int) -> str:
     return format_html('<a href="{}">{}</a>', url, message_id)
 
 
-def preview(message_data: str | None) -> str:
-    item = sdk_items.decode_item(message_data) if message_data is not None else None
+def preview(session_id: str, message_data: str | None) -> str:
+    item = queries.shown_item(session_id, message_data)
+    if item is queries.UNREADABLE:
+        return queries.UNREADABLE_TEXT
     if item is None:
         return "(not JSON)"
     return Truncator(sdk_items.item_text(item)).chars(PREVIEW_LENGTH)

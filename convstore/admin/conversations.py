@@ -188,7 +188,7 @@ def conversation_sections(request: HttpRequest, session_id: str) -> dict:
         "page",
     )
     for row in items:
-        row["preview"] = preview(row.pop("message__message_data"))
+        row["preview"] = preview(session_id, row.pop("message__message_data"))
     usage = _page(
         request,
         TurnUsage.objects.filter(session_id=session_id, branch_id=chosen)

@@ -54,7 +54,7 @@ class MessageStructureAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Text")
     def text(self, obj: MessageStructure) -> str:
-        return preview(obj.message.message_data)
+        return preview(obj.session_id, obj.message.message_data)
 
 
 @admin.register(TurnUsage)

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html_join
 
-from .. import conversations
+from .. import conversations, encryption
 from .. import items as sdk_items
 from ..models import (
     AgentMessage,
@@ -46,6 +46,19 @@ class AgentMessageForm(forms.ModelForm):
     class Meta:
         model = AgentMessage
         fields = ("message_data",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.message_data
+        if self.instance.pk and encryption.is_envelope(sdk_items.decode_item(stored)):
+            # Edited as the item it holds; the write layer seals it again.
+            try:
+                item = encryption.open_message(self.instance.session_id, stored)
+            except encryption.UnreadableItem as exc:
+                self.fields["message_data"].disabled = True
+                self.fields["message_data"].help_text = str(exc)
+            else:
+                self.initial["message_data"] = json.dumps(item)
 
     def clean_message_data(self) -> str:
         text = self.cleaned_data["message_data"]
@@ -89,15 +102,20 @@ class AgentMessageAdmin(SessionSearchAdmin):
 
     @admin.display(description="Kind")
     def kind(self, obj: AgentMessage) -> str:
-        return sdk_items.message_type(sdk_items.decode_item(obj.message_data))
+        return sdk_items.message_type(
+            encryption.item_for_structure(obj.session_id, obj.message_data)
+        )
 
     @admin.display(description="Tool")
     def tool(self, obj: AgentMessage) -> str:
-        return sdk_items.tool_name(sdk_items.decode_item(obj.message_data)) or "—"
+        return (
+            sdk_items.tool_name(encryption.item_for_structure(obj.session_id, obj.message_data))
+            or "—"
+        )
 
     @admin.display(description="Text")
     def text(self, obj: AgentMessage) -> str:
-        return preview(obj.message_data)
+        return preview(obj.session_id, obj.message_data)
 
     @admin.display(description="Place in branches")
     def places(self, obj: AgentMessage) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
-from .. import items as sdk_items
+from .. import encryption
 from ..models import (
     MAIN_BRANCH,
     AgentSession,
@@ -143,7 +143,7 @@ def fork(
             parent=source,
             turn=turn_number,
         )
-    content = (sdk_items.decode_item(turn_message) or {}).get("content", "")
+    content = (encryption.open_message(session_id, turn_message) or {}).get("content", "")
     return branch_name, Position(branch_name, locked.generation), content
 
 

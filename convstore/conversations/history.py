@@ -7,6 +7,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from .. import encryption
 from .. import items as sdk_items
 from ..models import (
     MAIN_BRANCH,
@@ -207,7 +208,7 @@ def adopt_unstructured_holding_lock(locked: LockedConversation, *, using: str) -
 def _adopt_unstructured_on(cursor, locked: LockedConversation) -> None:
     cursor.execute(_UNSTRUCTURED_SQL, [locked.session_id])
     unstructured = cursor.fetchall()
-    decoded = [sdk_items.decode_item(data) for _id, data in unstructured]
+    decoded = [encryption.item_for_structure(locked.session_id, data) for _id, data in unstructured]
     placed = _place(cursor, locked, MAIN_BRANCH, decoded)
     rows = [
         (locked.session_id, message_id, *place)
@@ -234,9 +235,10 @@ def append_items(
     encoded = [sdk_items.encode_item(item) for item in items]
     if not encoded:
         return position
+    stored = encryption.stored_texts(session_id, list(items), encoded)
     with write_transaction(using) as cursor:
         locked, branch_id = _lock_for_agent(cursor, session_id, position, using=using)
-        _insert(cursor, locked, branch_id, encoded, list(items), using=using)
+        _insert(cursor, locked, branch_id, stored, list(items), using=using)
     return Position(branch_id, locked.generation)
 
 
@@ -316,7 +318,7 @@ def pop_item(
             if removed is None:
                 return None, new_position
             data = removed.message_data
-            item = sdk_items.decode_item(data) if data is not None else None
+            item = encryption.open_message(session_id, data) if data is not None else None
             if item is not None:
                 return item, new_position
 

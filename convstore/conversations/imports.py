@@ -6,6 +6,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
+from .. import encryption
 from .. import items as sdk_items
 from ..models import (
     MAIN_BRANCH,
@@ -31,11 +32,15 @@ from .repairs import item_structure_fields
 # --- import from an SDK database ---------------------------------------------
 
 
-def _imported_branches(conversation) -> dict[str, list[str]]:
-    """An imported conversation's items per branch, as stored text, in order."""
+def _imported_branches(conversation) -> dict[str, list]:
+    """An imported conversation's items per branch, in order."""
+    session_id = conversation.session_id
+    texts = {
+        message.id: encryption.item_for_structure(session_id, message.data)
+        for message in conversation.messages
+    }
     if conversation.structure is None:
-        return {MAIN_BRANCH: [message.data for message in conversation.messages]}
-    texts = {message.id: message.data for message in conversation.messages}
+        return {MAIN_BRANCH: list(texts.values())}
     branches: dict[str, list[str]] = {}
     for row in sorted(conversation.structure, key=lambda row: row.sequence_number):
         if row.message_id in texts:
@@ -43,8 +48,8 @@ def _imported_branches(conversation) -> dict[str, list[str]]:
     return branches
 
 
-def _stored_branches(session_id: str, *, using: str) -> dict[str, list[str]]:
-    branches: dict[str, list[str]] = {}
+def _stored_branches(session_id: str, *, using: str) -> dict[str, list]:
+    branches: dict[str, list] = {}
     rows = (
         MessageStructure.objects.using(using)
         .filter(session_id=session_id)
@@ -52,7 +57,7 @@ def _stored_branches(session_id: str, *, using: str) -> dict[str, list[str]]:
         .values_list("branch_id", "message__message_data")
     )
     for branch_id, data in rows:
-        branches.setdefault(branch_id, []).append(data)
+        branches.setdefault(branch_id, []).append(encryption.item_for_structure(session_id, data))
     return branches
 
 
@@ -107,7 +112,7 @@ def _import_structure(conversation, message_ids: dict[int, int], *, using: str) 
     if conversation.structure is None:
         rows, turn = [], 0
         for offset, message in enumerate(conversation.messages, start=1):
-            item = sdk_items.decode_item(message.data)
+            item = encryption.item_for_structure(session_id, message.data)
             if sdk_items.is_user_message(item):
                 turn += 1
             rows.append(
@@ -229,7 +234,9 @@ def import_conversation(
         created = AgentMessage.objects.using(using).bulk_create(
             [
                 AgentMessage(
-                    session_id=session_id, message_data=message.data, created_at=message.created_at
+                    session_id=session_id,
+                    message_data=encryption.stored_text(session_id, message.data),
+                    created_at=message.created_at,
                 )
                 for message in messages
             ],

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
+from .. import encryption, pricing
 from .. import items as sdk_items
-from .. import pricing
 from ..models import (
     AgentMessage,
     AgentSession,
@@ -74,7 +74,7 @@ def _renumber_branch(session_id: str, branch_id: str, *, using: str) -> int:
     )
     changed, turn = [], 0
     for row in rows:
-        item = sdk_items.decode_item(row.message.message_data)
+        item = encryption.item_for_structure(session_id, row.message.message_data)
         if sdk_items.is_user_message(item):
             turn += 1
         derived = {
@@ -106,15 +106,15 @@ def edit_message(*, message_id: int, item: Any, actor=None, using: str = DEFAULT
         before = message.values_list("message_data", flat=True).first()
         if before is None:
             raise ConversationError(f"Message {message_id} does not exist")
-        if before == encoded:
+        before_item = encryption.open_message(session_id, before)
+        if before_item == item:
             return
-        message.update(message_data=encoded)
+        stored = encryption.stored_texts(session_id, [item], [encoded])[0]
+        message.update(message_data=stored)
         rows = MessageStructure.objects.using(using).filter(message_id=message_id)
         rows.update(**item_structure_fields(item))
         renumbered = []
-        if sdk_items.is_user_message(sdk_items.decode_item(before)) != sdk_items.is_user_message(
-            item
-        ):
+        if sdk_items.is_user_message(before_item) != sdk_items.is_user_message(item):
             renumbered = sorted(set(rows.values_list("branch_id", flat=True)))
             for branch_id in renumbered:
                 _renumber_branch(session_id, branch_id, using=using)
@@ -125,7 +125,7 @@ def edit_message(*, message_id: int, item: Any, actor=None, using: str = DEFAULT
             using=using,
             message_id=message_id,
             before=before,
-            after=encoded,
+            after=stored,
             renumbered_branches=renumbered,
         )
 

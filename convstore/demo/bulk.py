@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from .. import encryption, pricing
 from .. import items as sdk_items
-from .. import pricing
 from ..conversations import ConversationError
 from ..conversations.usage import usage_details_dict
 from ..models import (
@@ -150,7 +150,8 @@ def _encoded_turn(session_id: str, turn: HistoryTurn) -> list[str]:
         raise ConversationError(
             f"Conversation '{session_id}': a turn is one user message and the items answering it"
         )
-    return [sdk_items.encode_item(item) for item in turn.items]
+    encoded = [sdk_items.encode_item(item) for item in turn.items]
+    return encryption.stored_texts(session_id, turn.items, encoded)
 
 
 class _HistoryWriter:

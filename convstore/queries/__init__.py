@@ -1,6 +1,8 @@
 """Every read of one conversation: the SDK-shaped reads (sessions) and the dashboard's (display)."""
 
 from .display import (
+    UNREADABLE,
+    UNREADABLE_TEXT,
     USAGE_COUNTS,
     USAGE_VIEW_FIELDS,
     branch_comparison,
@@ -12,6 +14,7 @@ from .display import (
     branch_usage,
     conversation_version,
     item_view,
+    shown_item,
     usage_totals,
     usage_view,
 )
@@ -32,6 +35,8 @@ from .sessions import (
 )
 
 __all__ = [
+    "UNREADABLE",
+    "UNREADABLE_TEXT",
     "USAGE_COUNTS",
     "USAGE_FIELDS",
     "USAGE_VIEW_FIELDS",
@@ -54,6 +59,7 @@ __all__ = [
     "sdk_timestamp",
     "session_state",
     "session_usage",
+    "shown_item",
     "tool_usage",
     "turn_usage",
     "usage_totals",

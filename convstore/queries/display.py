@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from .. import encryption
 from .. import items as sdk_items
 from ..models import MAIN_BRANCH, AgentSession, Branch, MessageStructure, TurnUsage
 from .sessions import USAGE_FIELDS, branch_structure_rows, sdk_timestamp
@@ -85,12 +86,30 @@ def _pretty_json(text: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+# What a page shows for an item encrypted with a key this server does not have.
+UNREADABLE = object()
+UNREADABLE_TEXT = "(encrypted with a key this server does not have)"
+
+
+def shown_item(session_id: str, message_data: str | None) -> Any:
+    """The item a row holds, for a page: None if missing, UNREADABLE if no key opens it."""
+    if message_data is None:
+        return None
+    try:
+        return encryption.open_message(session_id, message_data)
+    except encryption.UnreadableItem:
+        return UNREADABLE
+
+
 def item_view(item: Any, message_type: str, tool_name: str | None) -> dict:
     """How the transcript shows an item: its kind and the text to show for it.
 
-    kind is one of user, assistant, tool_call, tool_output, reasoning, other.
+    kind is one of user, assistant, tool_call, tool_output, reasoning, other,
+    unreadable.
     """
     view = {"type": message_type, "tool_name": tool_name, "text": "", "detail": ""}
+    if item is UNREADABLE:
+        return {**view, "kind": "unreadable", "text": UNREADABLE_TEXT}
     if not isinstance(item, dict):
         return {**view, "kind": "other", "text": "(this item could not be read)"}
     if message_type in ("user", "assistant"):
@@ -157,8 +176,7 @@ def branch_transcript(
         )
         if kind == "user" and turn["fork_turn"] is None:
             turn["fork_turn"] = branch_turn
-        item = sdk_items.decode_item(data) if data is not None else None
-        turn["items"].append(item_view(item, kind, tool))
+        turn["items"].append(item_view(shown_item(session_id, data), kind, tool))
     return list(turns.values())
 
 
@@ -270,8 +288,9 @@ def branch_comparison(
     }
     sides: dict[int, dict] = {}
     for branch_id, number, message_id, data in users:
-        item = sdk_items.decode_item(data) if data is not None else None
-        side = {"message_id": message_id, "text": sdk_items.item_text(item)}
+        item = shown_item(session_id, data)
+        text = UNREADABLE_TEXT if item is UNREADABLE else sdk_items.item_text(item)
+        side = {"message_id": message_id, "text": text}
         sides.setdefault(number or 0, {})[branch_id] = side
     numbers = sorted(set(sides) | {turn for _, turn in usage})
     comparison = []
@@ -355,11 +374,16 @@ def branch_export(session_id: str, branch_id: str, *, using: str = DEFAULT_DB_AL
             "message_type": kind,
             "tool_name": tool,
             "created_at": sdk_timestamp(created_at),
-            "item": sdk_items.decode_item(data) if data is not None else None,
+            "item": _exported_item(session_id, data),
         }
         for sequence, turn, kind, tool, created_at, data in rows
     ]
     return {"items": items, "usage": branch_usage(session_id, [branch_id], using=using)}
+
+
+def _exported_item(session_id: str, message_data: str | None) -> Any:
+    item = shown_item(session_id, message_data)
+    return {"unreadable": UNREADABLE_TEXT} if item is UNREADABLE else item
 
 
 def branch_exists(session_id: str, branch_id: str, *, using: str = DEFAULT_DB_ALIAS) -> bool:

@@ -16,6 +16,7 @@ from django.db.models import (
     Sum,
 )
 
+from .. import encryption
 from .. import items as sdk_items
 from ..models import MAIN_BRANCH, Branch, MessageStructure, TurnUsage
 from ..sql import fetch
@@ -143,29 +144,37 @@ def branch_structure_rows(session_id: str, branch_id: str, using: str):
     return MessageStructure.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
 
 
-def _decoded(rows) -> list[dict]:
-    decoded = (sdk_items.decode_item(data) for data in rows)
+def _decoded(session_id: str, rows, ttl: int | None) -> list[dict]:
+    decoded = (encryption.open_message(session_id, data, ttl=ttl) for data in rows)
     return [item for item in decoded if item is not None]
 
 
 def branch_items(
-    session_id: str, branch_id: str, limit: int | None = None, *, using: str = DEFAULT_DB_ALIAS
+    session_id: str,
+    branch_id: str,
+    limit: int | None = None,
+    *,
+    ttl: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[dict]:
     """The branch's items in order; with a positive limit, the newest `limit` of them.
 
     As in the SDK, rows that do not decode are skipped (and do not count
     against the limit), a limit of 0 gives nothing and a negative one all.
+    With ttl, encrypted items older than ttl seconds are skipped too, as the
+    SDK's EncryptedSession(ttl=...) skips them; encryption.UnreadableItem for
+    one no configured key opens.
     """
     if limit is None or limit < 0:
         rows = fetch(_OLDEST_FIRST_SQL, [session_id, branch_id], using=using)
-        return _decoded(data for (data,) in rows)
+        return _decoded(session_id, (data for (data,) in rows), ttl)
     if limit == 0:
         return []
     window = limit
     while True:
         newest_first = [session_id, branch_id, window]
         fetched = [data for (data,) in fetch(_NEWEST_FIRST_SQL, newest_first, using=using)]
-        found = _decoded(reversed(fetched))
+        found = _decoded(session_id, reversed(fetched), ttl)
         if len(found) >= limit:
             return found[-limit:]
         if len(fetched) < window:
@@ -173,8 +182,10 @@ def branch_items(
         window *= 2
 
 
-def _turn_dict(turn: int, data: str, created_at, preview_length: int | None) -> dict | None:
-    item = sdk_items.decode_item(data)
+def _turn_dict(
+    session_id: str, turn: int, data: str, created_at, preview_length: int | None
+) -> dict | None:
+    item = encryption.open_message(session_id, data)
     if not isinstance(item, dict):
         return None
     content = item.get("content", "")
@@ -199,7 +210,8 @@ def _user_turn_rows(session_id: str, branch_id: str, using: str):
 def conversation_turns(
     session_id: str, branch_id: str, *, using: str = DEFAULT_DB_ALIAS
 ) -> list[dict]:
-    turns = (_turn_dict(*row, 100) for row in _user_turn_rows(session_id, branch_id, using))
+    rows = _user_turn_rows(session_id, branch_id, using)
+    turns = (_turn_dict(session_id, *row, 100) for row in rows)
     return [turn for turn in turns if turn is not None]
 
 
@@ -209,12 +221,13 @@ def find_turns(
     """User turns whose text contains the term (ASCII case-insensitive, as SQLite's LIKE)."""
     encoded_term = json.dumps(search_term)[1:-1]
     pattern = re.compile(re.escape(search_term), re.IGNORECASE | re.ASCII)
-    rows = _user_turn_rows(session_id, branch_id, using).filter(
-        message__message_data__icontains=encoded_term
-    )
+    rows = _user_turn_rows(session_id, branch_id, using)
+    if not encryption.enabled():
+        # Encrypted items are searched once opened, below.
+        rows = rows.filter(message__message_data__icontains=encoded_term)
     matches = []
     for turn_number, data, created_at in rows:
-        turn = _turn_dict(turn_number, data, created_at, None)
+        turn = _turn_dict(session_id, turn_number, data, created_at, None)
         if turn is None:
             continue
         content = turn["full_content"]

@@ -1,0 +1,201 @@
+"""Items encrypted at rest in the Agents SDK's own EncryptedSession envelope.
+
+With CONVSTORE_ENCRYPTION_KEYS set (master keys, newest first), every item is
+stored in agent_messages.message_data as the JSON of the envelope the SDK's
+EncryptedSession writes:
+
+    {"__enc__": 1, "v": 1, "kid": "hkdf-v1", "payload": <Fernet token>}
+
+Each conversation has its own key, derived from a master key as the SDK
+derives it (HKDF-SHA256, salt = the session id, info
+"agents.session-store.hkdf.v1"), so the SDK's EncryptedSession over a session
+on our tables and DjangoSession read each other's items. New items are sealed
+with the first master key; items under any of the keys open. The setting is
+read on every call, not once at import.
+"""
+
+import base64
+import binascii
+import functools
+import json
+import time
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from . import items as sdk_items
+
+SETTING = "CONVSTORE_ENCRYPTION_KEYS"
+HKDF_INFO = b"agents.session-store.hkdf.v1"
+ENVELOPE_KID = "hkdf-v1"
+ENVELOPE_VERSION = 1
+# A master key that is not a Fernet key is used as it is (as the SDK does);
+# shorter strings than this are refused as too guessable to be a key.
+MIN_RAW_KEY_LENGTH = 32
+
+
+class UnreadableItem(ValueError):
+    """An encrypted item that no configured key opens."""
+
+    def __init__(self, session_id: str):
+        super().__init__(
+            f"Conversation '{session_id}' holds an item encrypted with a key this server"
+            f" does not have (check {SETTING})"
+        )
+        self.session_id = session_id
+
+
+def parse_master_keys(value: str, *, name: str = SETTING) -> list[str]:
+    """The comma-separated master keys of an environment value, checked."""
+    keys = [part.strip() for part in value.split(",")]
+    if keys == [""]:
+        return []
+    for number, key in enumerate(keys, start=1):
+        check_master_key(key, f"{name}: key {number} of {len(keys)}")
+    return keys
+
+
+def check_master_key(key: Any, what: str) -> None:
+    if not isinstance(key, str) or not key:
+        raise ImproperlyConfigured(f"{what} is empty")
+    if _fernet_key_bytes(key) is None and len(key) < MIN_RAW_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"{what} is neither a Fernet key (Fernet.generate_key()) nor a random string"
+            f" of at least {MIN_RAW_KEY_LENGTH} characters"
+        )
+
+
+def master_keys() -> tuple[str, ...]:
+    keys = getattr(settings, SETTING, None) or []
+    if isinstance(keys, str) or not isinstance(keys, list | tuple):
+        raise ImproperlyConfigured(f"{SETTING} must be a list of keys, not {type(keys).__name__}")
+    for number, key in enumerate(keys, start=1):
+        check_master_key(key, f"{SETTING}: key {number} of {len(keys)}")
+    return tuple(keys)
+
+
+def enabled() -> bool:
+    return bool(master_keys())
+
+
+def _fernet_key_bytes(key: str) -> bytes | None:
+    try:
+        decoded = base64.urlsafe_b64decode(key)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if len(decoded) == 32 else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _conversation_fernet(keys: tuple[str, ...], session_id: str) -> MultiFernet:
+    """The conversation's keys, one per master key, newest first (the SDK's derivation)."""
+    fernets = []
+    for key in keys:
+        master = _fernet_key_bytes(key) or key.encode()
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=session_id.encode(), info=HKDF_INFO
+        ).derive(master)
+        fernets.append(Fernet(base64.urlsafe_b64encode(derived)))
+    return MultiFernet(fernets)
+
+
+def conversation_fernet(session_id: str) -> MultiFernet | None:
+    keys = master_keys()
+    return _conversation_fernet(keys, session_id) if keys else None
+
+
+# --- envelopes -----------------------------------------------------------------
+
+
+def is_envelope(item: Any) -> bool:
+    """The SDK's test for an envelope."""
+    return (
+        isinstance(item, dict)
+        and item.get("__enc__") == 1
+        and "payload" in item
+        and "kid" in item
+        and "v" in item
+    )
+
+
+def _plaintext(item: dict) -> bytes:
+    # As the SDK's EncryptedSession serialises an item before encrypting it.
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def seal(fernet: MultiFernet, item: dict) -> str:
+    """The message_data of an item, encrypted: the envelope's JSON."""
+    token = fernet.encrypt(_plaintext(item)).decode()
+    return json.dumps({"__enc__": 1, "v": ENVELOPE_VERSION, "kid": ENVELOPE_KID, "payload": token})
+
+
+def stored_texts(session_id: str, items: list[dict], encoded: list[str]) -> list[str]:
+    """What message_data holds for each item: its JSON, or its envelope when keys are set."""
+    fernet = conversation_fernet(session_id)
+    if fernet is None:
+        return encoded
+    return [seal(fernet, item) for item in items]
+
+
+def open_message(
+    session_id: str, message_data: str, *, ttl: int | None = None, now: float | None = None
+) -> dict | None:
+    """The item a message row holds: decrypted if it is an envelope.
+
+    None for a row that is not a JSON object (skipped, as in the SDK) and for
+    an envelope older than ttl seconds (by its token's time, as the SDK's
+    EncryptedSession(ttl=...)). UnreadableItem for an envelope no configured
+    key opens. Plaintext items, written before keys were set, open as they are.
+    """
+    item = sdk_items.decode_item(message_data)
+    if not is_envelope(item):
+        return item
+    fernet = conversation_fernet(session_id)
+    token = item["payload"]
+    if fernet is None or not isinstance(token, str):
+        raise UnreadableItem(session_id)
+    try:
+        if (
+            ttl is not None
+            and fernet.extract_timestamp(token.encode()) < (now or time.time()) - ttl
+        ):
+            return None
+        return sdk_items.decode_item(fernet.decrypt(token.encode()).decode())
+    except InvalidToken:
+        raise UnreadableItem(session_id) from None
+
+
+def token_time(session_id: str, message_data: str) -> int | None:
+    """When an envelope was sealed (seconds since the epoch); None for plaintext."""
+    item = sdk_items.decode_item(message_data)
+    if not is_envelope(item):
+        return None
+    fernet = conversation_fernet(session_id)
+    if fernet is None:
+        raise UnreadableItem(session_id)
+    try:
+        return fernet.extract_timestamp(item["payload"].encode())
+    except InvalidToken:
+        raise UnreadableItem(session_id) from None
+
+
+def item_for_structure(session_id: str, message_data: str) -> dict | None:
+    """The item whose kind, tool and turn a structure row records; None if no key opens it."""
+    try:
+        return open_message(session_id, message_data)
+    except UnreadableItem:
+        return None
+
+
+def stored_text(session_id: str, message_data: str) -> str:
+    """What to store for a message read from elsewhere (an SDK file): sealed when keys
+    are set and it is not an envelope already."""
+    fernet = conversation_fernet(session_id)
+    item = sdk_items.decode_item(message_data)
+    if fernet is None or item is None or is_envelope(item):
+        return message_data
+    return seal(fernet, item)
