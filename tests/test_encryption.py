@@ -270,3 +270,24 @@ def test_ttl_leaves_out_items_sealed_longer_ago_as_the_sdk_does():
 def test_a_ttl_that_is_not_a_positive_number_of_seconds_is_refused(ttl):
     with pytest.raises(ValueError, match="ttl must be a positive number of seconds"):
         DjangoSession("x", ttl=ttl)
+
+
+def test_the_structured_reads_open_encrypted_items():
+    with encrypted(KEY):
+        session = DjangoSession("reads")
+        run(two_turns(session))
+        found = run(session.find_turns_by_content(MARKER))
+        branch = run(session.create_branch_from_content("Thanks", "from-thanks"))
+        by_turns = run(DjangoSession("reads").get_conversation_by_turns())
+
+    assert [(turn["turn"], turn["content"]) for turn in found] == [
+        (1, f"Weather in {MARKER} city?")
+    ]
+    assert branch == "from-thanks"
+    assert sorted(by_turns) == [1, 2]
+    assert [row["type"] for row in by_turns[1]] == [
+        "user",
+        "function_call",
+        "function_call_output",
+        "assistant",
+    ]
