@@ -242,18 +242,18 @@ def exported_text(session_id: str, message_data: str, *, decrypt: bool = False) 
     """
     item = sdk_items.decode_item(message_data)
     if decrypt:
-        return (
-            json.dumps(open_message(session_id, message_data))
-            if is_envelope(item)
-            else message_data
-        )
+        if not is_envelope(item):
+            return message_data
+        return json.dumps(open_message(session_id, message_data))
     fernet = conversation_fernet(session_id)
     if fernet is None or not isinstance(item, dict):
         return message_data
     if not is_envelope(item):
         return seal(fernet, item)
     token = item["payload"]
+    if not isinstance(token, str):
+        return message_data
     try:
-        return _envelope(fernet.rotate(token.encode())) if isinstance(token, str) else message_data
+        return _envelope(fernet.rotate(token.encode()))
     except InvalidToken:
         return message_data
