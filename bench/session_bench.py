@@ -18,6 +18,13 @@ to create and drop scratch databases): DjangoSession on a migrated scratch
 database, the SDK's SQLAlchemySession (asyncpg) on a second one, and a raw
 psycopg floor. --no-postgres skips it.
 
+Encrypted, on both: DjangoSession with CONVSTORE_ENCRYPTION_KEYS set around its
+calls, and the SDK's EncryptedSession over SQLiteSession (its own file) or
+SQLAlchemySession, with a ttl no item reaches; append and get_items only. Their
+"ours vs it" compares the SDK's EncryptedSession with encrypted DjangoSession,
+and two target lines compare encrypted DjangoSession with plaintext DjangoSession
+and with the SDK's EncryptedSession.
+
 Every workload runs every implementation once per run, interleaved, for
 --runs runs; the table gives the median and, for the others, how many times
 as fast DjangoSession is (their median / ours: above 1.0 means ours is faster).
@@ -48,9 +55,10 @@ from bench_databases import (
     server_version,
     setup_django,
 )
-from session_report import Result, table, targets
+from session_report import Result, encryption_targets, table, targets
 from session_stores import (
     Implementation,
+    baselines,
     close_session,
     postgres_implementations,
     sqlite_implementations,
@@ -293,15 +301,15 @@ def workloads(sizes: Sizes, seeded: Seeded) -> dict[str, list[Workload]]:
             (
                 Result(f"get_items(limit=20) on {items:,}", "call", sizes.limit_calls),
                 plan_reads(items, 20, sizes.limit_calls, limit_step, seeded),
-                "",
+                needs,
             )
-            for items in (sizes.small, sizes.large)
+            for items, needs in ((sizes.small, ""), (sizes.large, "every_workload"))
         ],
         "growth": [
             (
                 Result(f"append to the {sizes.large:,}-item one", "call", sizes.growth_calls),
                 plan_growth(sizes.large, sizes.growth_calls, seeded),
-                "",
+                "every_workload",
             )
         ],
         "usage": [
@@ -375,11 +383,11 @@ async def bench_sqlite(
     implementations = sqlite_implementations(directory, synchronous)
     results = await measure(implementations, sizes, "sqlite", kinds)
     await close_django_connections()
-    names = [implementation.name for implementation in implementations]
     title = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous={synchronous})"
     return [
-        *table(title, results, names),
+        *table(title, results, baselines(implementations)),
         *targets("SQLite", results, "AdvancedSQLiteSession", sizes.small, sizes.large),
+        *encryption_targets("SQLite", results, "EncryptedSession(SQLiteSession)"),
     ]
 
 
@@ -398,10 +406,10 @@ async def bench_postgres(admin_url: str, sizes: Sizes, kinds: list[str]) -> list
     finally:
         await close_django_connections()
         await engine.dispose()
-    names = [implementation.name for implementation in implementations]
     return [
-        *table(f"PostgreSQL {server_version(admin_url)}", results, names),
+        *table(f"PostgreSQL {server_version(admin_url)}", results, baselines(implementations)),
         *targets("PostgreSQL", results, "SQLAlchemySession", sizes.small, sizes.large),
+        *encryption_targets("PostgreSQL", results, "EncryptedSession(SQLAlchemySession)"),
     ]
 
 
@@ -442,6 +450,10 @@ def main() -> None:
         setup_django(
             directory / "django.sqlite3", bench_url, args.synchronous, args.without_triggers
         )
+        from django.conf import settings
+
+        # Plaintext unless an implementation sets keys around its own calls.
+        settings.CONVSTORE_ENCRYPTION_KEYS = []
         kinds = [args.only] if args.only else KINDS
         if not args.no_sqlite:
             lines += asyncio.run(bench_sqlite(directory, sizes, args.synchronous, kinds))

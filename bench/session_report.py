@@ -3,7 +3,11 @@
 import statistics
 from dataclasses import dataclass, field
 
-from session_stores import OURS
+from session_stores import OURS, OURS_ENCRYPTED
+
+ENCRYPTED_WORKLOADS = ("append", "reads", "limits")
+# Encrypted DjangoSession may cost this much more than plaintext DjangoSession.
+MAX_ENCRYPTION_COST = 1.3
 
 
 @dataclass(eq=False)  # keyed by identity in run_interleaved
@@ -18,18 +22,22 @@ class Result:
         return statistics.median(runs) if runs else None
 
 
-def table(engine: str, by_kind: dict[str, list[Result]], names: list[str]) -> list[str]:
-    header = f"{'workload':<36} {'implementation':<24} {'median':>10} {'per call':>10}  ours vs it"
+def table(
+    engine: str, by_kind: dict[str, list[Result]], baselines: dict[str, str | None]
+) -> list[str]:
+    """Every result; "ours vs it" = its median / that of the implementation it is
+    compared with (baselines: name -> ours, or None for no ratio)."""
+    header = f"{'workload':<36} {'implementation':<34} {'median':>10} {'per call':>10}  ours vs it"
     lines = [f"== {engine} ==", header, "-" * len(header)]
     for result in (result for results in by_kind.values() for result in results):
-        ours = result.median(OURS)
-        for name in names:
+        for name, baseline in baselines.items():
             median = result.median(name)
             if median is None:
                 continue
-            ratio = "" if name == OURS else f"{median / ours:.2f}x"
+            ours = result.median(baseline) if baseline and baseline != name else None
+            ratio = f"{median / ours:.2f}x" if ours else ""
             lines.append(
-                f"{result.workload:<36} {name:<24} {median * 1000:>8.1f}ms"
+                f"{result.workload:<36} {name:<34} {median * 1000:>8.1f}ms"
                 f" {median / result.operations * 1000:>8.3f}ms  {ratio}"
             )
     return lines
@@ -61,3 +69,32 @@ def targets(
             f" = {growth:.2f}x (<= 1.5x): " + ("met" if growth <= 1.5 else "MISSED")
         )
     return lines
+
+
+def encryption_targets(engine: str, by_kind: dict[str, list[Result]], rival: str) -> list[str]:
+    """Encrypted DjangoSession: at most MAX_ENCRYPTION_COST x plaintext DjangoSession,
+    and at least as fast as the SDK's EncryptedSession, on append and get_items."""
+    results = [
+        result
+        for kind in ENCRYPTED_WORKLOADS
+        for result in by_kind.get(kind, [])
+        if result.median(OURS_ENCRYPTED) is not None
+    ]
+    if not results:
+        return []
+    costs = [result.median(OURS_ENCRYPTED) / result.median(OURS) for result in results]
+    speeds = [result.median(rival) / result.median(OURS_ENCRYPTED) for result in results]
+
+    def listed(ratios: list[float]) -> str:
+        return ", ".join(
+            f"{result.workload} {ratio:.2f}x" for result, ratio in zip(results, ratios, strict=True)
+        )
+
+    cost_met = max(costs) <= MAX_ENCRYPTION_COST
+    speed_met = min(speeds) >= 1.0
+    return [
+        f"target {engine}: encrypted / plaintext DjangoSession (<= {MAX_ENCRYPTION_COST}x):"
+        f" {listed(costs)}: " + ("met" if cost_met else "MISSED"),
+        f"target {engine}: encrypted DjangoSession vs {rival} (>= 1.0x): {listed(speeds)}: "
+        + ("met" if speed_met else "MISSED"),
+    ]

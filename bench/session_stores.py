@@ -2,16 +2,24 @@
 
 Each is an Implementation: how to open a session object of it, how to close
 one, and which workloads it can run.
+
+The encrypted rows: DjangoSession with CONVSTORE_ENCRYPTION_KEYS set, and the
+SDK's EncryptedSession over its own store on the same engine. They run the
+append and get_items workloads only, on conversations of their own.
 """
 
 import asyncio
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 OURS = "DjangoSession"
+OURS_ENCRYPTED = "DjangoSession (encrypted)"
+# Long enough that no item expires during a run, as agents would set it.
+ENCRYPTED_TTL = 365 * 24 * 3600
 
 
 # --- raw floors --------------------------------------------------------------
@@ -100,13 +108,95 @@ class FloorSession:
 
 @dataclass
 class Implementation:
-    """How to get a session object of one implementation, and what it can do."""
+    """How to get a session object of one implementation, and what it can do.
+
+    compared_with: the implementation of ours its "ours vs it" ratio is taken
+    against (None for none). every_workload False: append and get_items only.
+    """
 
     name: str
     open: Callable[[str], object]
     close: Callable[[object], Awaitable[None] | None] = lambda session: None
     branches: bool = False
     pops: bool = True
+    compared_with: str | None = OURS
+    every_workload: bool = True
+
+
+class WithEncryptionKeys:
+    """A DjangoSession whose calls run with CONVSTORE_ENCRYPTION_KEYS set.
+
+    The setting is process-wide and read at every call; the bench awaits one
+    call at a time, so the plaintext DjangoSession's calls, between these, run
+    without keys.
+    """
+
+    def __init__(self, session, keys: list[str]):
+        self.session, self.keys = session, keys
+        self.session_id = session.session_id
+
+    async def add_items(self, items: list[dict]) -> None:
+        with encryption_keys(self.keys):
+            await self.session.add_items(items)
+
+    async def get_items(self, limit: int | None = None) -> list[dict]:
+        with encryption_keys(self.keys):
+            return await self.session.get_items(limit)
+
+
+@contextmanager
+def encryption_keys(keys: list[str]) -> Iterator[None]:
+    from django.conf import settings
+
+    previous = settings.CONVSTORE_ENCRYPTION_KEYS
+    settings.CONVSTORE_ENCRYPTION_KEYS = keys
+    try:
+        yield
+    finally:
+        settings.CONVSTORE_ENCRYPTION_KEYS = previous
+
+
+def encrypted_implementations(
+    ours: Callable[[str], object],
+    sdk_name: str,
+    sdk_open: Callable[[str], object],
+    sdk_close: Callable[[object], None] = lambda session: None,
+) -> list[Implementation]:
+    """DjangoSession with keys set, and the SDK's EncryptedSession over sdk_open(session_id).
+
+    Each on conversations of its own ("enc-..."), beside the plaintext ones.
+    """
+    from agents.extensions.memory import EncryptedSession
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+
+    def open_sdk(session_id: str):
+        session_id = f"enc-{session_id}"
+        return EncryptedSession(session_id, sdk_open(session_id), key, ttl=ENCRYPTED_TTL)
+
+    return [
+        Implementation(
+            OURS_ENCRYPTED,
+            lambda sid: WithEncryptionKeys(ours(f"enc-{sid}"), [key]),
+            pops=False,
+            compared_with=None,
+            every_workload=False,
+        ),
+        Implementation(
+            f"EncryptedSession({sdk_name})",
+            open_sdk,
+            close=lambda session: sdk_close(session.underlying_session),
+            pops=False,
+            compared_with=OURS_ENCRYPTED,
+            every_workload=False,
+        ),
+    ]
+
+
+def baselines(implementations: list[Implementation]) -> dict[str, str | None]:
+    """Each implementation's name, and the one of ours its ratio is taken against."""
+    return {implementation.name: implementation.compared_with for implementation in implementations}
 
 
 async def close_session(implementation: Implementation, session) -> None:
@@ -153,6 +243,12 @@ def sqlite_implementations(directory: Path, synchronous: str) -> list[Implementa
             branches=True,
         ),
         Implementation("raw sqlite3 floor", floor.session, pops=False),
+        *encrypted_implementations(
+            DjangoSession,
+            "SQLiteSession",
+            lambda sid: plain(sid, db_path=directory / "sdk_encrypted.sqlite3"),
+            lambda session: session.close(),
+        ),
     ]
 
 
@@ -168,4 +264,9 @@ def postgres_implementations(urls: dict[str, str], engine) -> list[Implementatio
         # measured do not repeat the catalog check on their first call.
         Implementation("SQLAlchemySession", lambda sid: SQLAlchemySession(sid, engine=engine)),
         Implementation("raw psycopg floor", floor.session, pops=False),
+        *encrypted_implementations(
+            lambda sid: DjangoSession(sid, using="pg"),
+            "SQLAlchemySession",
+            lambda sid: SQLAlchemySession(sid, engine=engine),
+        ),
     ]

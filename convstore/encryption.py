@@ -19,6 +19,7 @@ import binascii
 import functools
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -103,8 +104,11 @@ def _conversation_fernet(keys: tuple[str, ...], session_id: str) -> MultiFernet:
     return MultiFernet(fernets)
 
 
-def conversation_fernet(session_id: str) -> MultiFernet | None:
-    keys = master_keys()
+def conversation_fernet(
+    session_id: str, *, keys: Sequence[str] | None = None
+) -> MultiFernet | None:
+    """The conversation's keys from the configured master keys, or from those given."""
+    keys = master_keys() if keys is None else tuple(keys)
     return _conversation_fernet(keys, session_id) if keys else None
 
 
@@ -127,10 +131,21 @@ def _plaintext(item: dict) -> bytes:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def seal(fernet: MultiFernet, item: dict) -> str:
-    """The message_data of an item, encrypted: the envelope's JSON."""
-    token = fernet.encrypt(_plaintext(item)).decode()
-    return json.dumps({"__enc__": 1, "v": ENVELOPE_VERSION, "kid": ENVELOPE_KID, "payload": token})
+def _envelope(token: bytes) -> str:
+    return json.dumps(
+        {"__enc__": 1, "v": ENVELOPE_VERSION, "kid": ENVELOPE_KID, "payload": token.decode()}
+    )
+
+
+def seal(fernet: MultiFernet, item: dict, *, at: int | None = None) -> str:
+    """The message_data of an item, encrypted: the envelope's JSON.
+
+    at: the sealing time to record (seconds since the epoch), for an item
+    sealed before elsewhere, so that a ttl counts from then; default now.
+    """
+    plaintext = _plaintext(item)
+    token = fernet.encrypt(plaintext) if at is None else fernet.encrypt_at_time(plaintext, at)
+    return _envelope(token)
 
 
 def stored_texts(session_id: str, items: list[dict], encoded: list[str]) -> list[str]:
@@ -191,11 +206,54 @@ def item_for_structure(session_id: str, message_data: str) -> dict | None:
         return None
 
 
-def stored_text(session_id: str, message_data: str) -> str:
+def stored_text(session_id: str, message_data: str, *, sealed_at: int | None = None) -> str:
     """What to store for a message read from elsewhere (an SDK file): sealed when keys
-    are set and it is not an envelope already."""
+    are set and it is not an envelope already (at sealed_at, when it was sealed before)."""
     fernet = conversation_fernet(session_id)
     item = sdk_items.decode_item(message_data)
     if fernet is None or item is None or is_envelope(item):
         return message_data
-    return seal(fernet, item)
+    return seal(fernet, item, at=sealed_at)
+
+
+def open_envelope(session_id: str, message_data: str, *, keys: Sequence[str]) -> tuple[str, int]:
+    """An envelope's item as JSON and when it was sealed, opened with the master keys
+    given (an SDK file's key, say); UnreadableItem when none of them opens it."""
+    item = sdk_items.decode_item(message_data)
+    fernet = conversation_fernet(session_id, keys=keys)
+    token = item.get("payload") if is_envelope(item) else None
+    if fernet is None or not isinstance(token, str):
+        raise UnreadableItem(session_id)
+    try:
+        return fernet.decrypt(token.encode()).decode(), fernet.extract_timestamp(token.encode())
+    except InvalidToken:
+        raise UnreadableItem(session_id) from None
+
+
+def exported_text(session_id: str, message_data: str, *, decrypt: bool = False) -> str:
+    """What a file written for the SDK holds for a stored message.
+
+    decrypt: the item in plaintext, as SQLiteSession stores it (UnreadableItem
+    for an envelope no configured key opens). Otherwise, with keys set, the item
+    sealed under the newest key, its sealing time kept: the SDK's
+    EncryptedSession takes one key and skips plaintext and envelopes it cannot
+    open, so every item this server can read is readable with that one key.
+    Without keys, or for an envelope no key opens, the message as it is stored.
+    """
+    item = sdk_items.decode_item(message_data)
+    if decrypt:
+        if not is_envelope(item):
+            return message_data
+        return json.dumps(open_message(session_id, message_data))
+    fernet = conversation_fernet(session_id)
+    if fernet is None or not isinstance(item, dict):
+        return message_data
+    if not is_envelope(item):
+        return seal(fernet, item)
+    token = item["payload"]
+    if not isinstance(token, str):
+        return message_data
+    try:
+        return _envelope(fernet.rotate(token.encode()))
+    except InvalidToken:
+        return message_data

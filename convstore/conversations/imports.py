@@ -106,26 +106,36 @@ def _same_content(conversation, *, using: str) -> bool:
     ) and _stored_usage(session_id, using=using) == _imported_usage(conversation)
 
 
+def _derive_fields(session_id: str, rows: list[MessageStructure], data: dict[int, str]) -> None:
+    """Kind, tool and turn numbers of each row from its item, turns counted per branch
+    in order, as appends record them. data: message_data by message id."""
+    turns: dict[str, int] = {}
+    for row in sorted(rows, key=lambda row: row.sequence_number):
+        item = encryption.item_for_structure(session_id, data[row.message_id])
+        turn = turns.get(row.branch_id, 0) + sdk_items.is_user_message(item)
+        turns[row.branch_id] = turn
+        row.user_turn_number = row.branch_turn_number = turn
+        for name, value in item_structure_fields(item).items():
+            setattr(row, name, value)
+
+
 def _import_structure(conversation, message_ids: dict[int, int], *, using: str) -> list[str]:
-    """Structure rows as the file has them, or derived (main) when it has none."""
+    """Structure rows as the file has them, or derived (main) when it has none.
+
+    Rows the SDK recorded over envelopes keep their branch and order; their
+    kinds, tools and turns are derived from the opened items.
+    """
     session_id = conversation.session_id
     if conversation.structure is None:
-        rows, turn = [], 0
-        for offset, message in enumerate(conversation.messages, start=1):
-            item = encryption.item_for_structure(session_id, message.data)
-            if sdk_items.is_user_message(item):
-                turn += 1
-            rows.append(
-                MessageStructure(
-                    session_id=session_id,
-                    message_id=message_ids[message.id],
-                    sequence_number=offset,
-                    user_turn_number=turn,
-                    branch_turn_number=turn,
-                    created_at=message.created_at,
-                    **item_structure_fields(item),
-                )
+        rows = [
+            MessageStructure(
+                session_id=session_id,
+                message_id=message_ids[message.id],
+                sequence_number=offset,
+                created_at=message.created_at,
             )
+            for offset, message in enumerate(conversation.messages, start=1)
+        ]
     else:
         rows = [
             MessageStructure(
@@ -142,6 +152,13 @@ def _import_structure(conversation, message_ids: dict[int, int], *, using: str) 
             for row in conversation.structure
             if row.message_id in message_ids
         ]
+    if conversation.structure is None or conversation.derive_structure:
+        data = {
+            message_ids[message.id]: message.data
+            for message in conversation.messages
+            if message.id in message_ids
+        }
+        _derive_fields(session_id, rows, data)
     MessageStructure.objects.using(using).bulk_create(rows, batch_size=500)
     return sorted({row.branch_id for row in rows})
 
@@ -235,7 +252,9 @@ def import_conversation(
             [
                 AgentMessage(
                     session_id=session_id,
-                    message_data=encryption.stored_text(session_id, message.data),
+                    message_data=encryption.stored_text(
+                        session_id, message.data, sealed_at=message.sealed_at
+                    ),
                     created_at=message.created_at,
                 )
                 for message in messages

@@ -5,6 +5,11 @@ Import reads a file written by the SDK's SQLiteSession or AdvancedSQLiteSession
 through conversations.import_conversation. Export lets the SDK itself create
 its schema in a new file, then fills it with our rows, so the SDK's
 AdvancedSQLiteSession opens it and carries on.
+
+Items the SDK's EncryptedSession wrote are opened on import (with the file's
+key, or this server's) and sealed again under this server's keys; with keys
+set, an export writes envelopes the SDK's EncryptedSession opens with the
+newest key, or plaintext when asked to decrypt.
 """
 
 from .reading import (
@@ -18,6 +23,7 @@ from .reading import (
     SdkUsageRow,
     TransferError,
     import_sdk_database,
+    open_encrypted_items,
     read_sdk_database,
 )
 from .writing import (
@@ -44,5 +50,6 @@ __all__ = [
     "export_sqlite_bytes",
     "exportable_ids",
     "import_sdk_database",
+    "open_encrypted_items",
     "read_sdk_database",
 ]

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 
-from .. import conversations
+from .. import conversations, encryption
+from .. import items as sdk_items
 from ..models import (
     SDK_COLUMNS,
 )
@@ -31,9 +32,13 @@ class TransferError(ValueError):
 
 @dataclass
 class SdkMessage:
+    """A message of an SDK file; an encrypted one, once opened, in plaintext with
+    the time it was sealed."""
+
     id: int
     data: str
     created_at: datetime.datetime
+    sealed_at: int | None = None
 
 
 @dataclass
@@ -63,7 +68,12 @@ class SdkUsageRow:
 
 @dataclass
 class SdkConversation:
-    """One conversation of an SDK file. structure is None for a SQLiteSession file."""
+    """One conversation of an SDK file. structure is None for a SQLiteSession file.
+
+    derive_structure: the structure rows' kinds, tools and turns are to be
+    derived from the items, as the SDK recorded them over envelopes it could
+    not read (every row 'other', turn 0): only branches and order are kept.
+    """
 
     session_id: str
     created_at: datetime.datetime
@@ -73,6 +83,7 @@ class SdkConversation:
     usage: list[SdkUsageRow] = field(default_factory=list)
     reserved_branches: set[str] = field(default_factory=set)
     clear_generation: int = 0
+    derive_structure: bool = False
 
 
 def _parse_time(value: Any) -> datetime.datetime:
@@ -261,20 +272,68 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
 
 
+def _is_encrypted(message: SdkMessage) -> bool:
+    return encryption.is_envelope(sdk_items.decode_item(message.data))
+
+
+def _open_items(conversation: SdkConversation, keys: tuple[str, ...], none_opens: str) -> None:
+    """Every envelope of the conversation replaced by its item, with its sealing time."""
+    for message in conversation.messages:
+        if not _is_encrypted(message):
+            continue
+        try:
+            message.data, message.sealed_at = encryption.open_envelope(
+                conversation.session_id, message.data, keys=keys
+            )
+        except encryption.UnreadableItem:
+            raise TransferError(
+                f"Conversation {conversation.session_id!r} holds an item that {none_opens}"
+            ) from None
+    conversation.derive_structure = conversation.structure is not None
+
+
+def open_encrypted_items(
+    found: list[SdkConversation], path: Path, *, key: str | None = None
+) -> None:
+    """Open the envelopes of an SDK file written through the SDK's EncryptedSession.
+
+    With key, the file's master key; without, this server's keys. Items are
+    opened here and sealed again by the import under this server's newest key,
+    so a file under one key imports into a server under another. A server with
+    no keys would store them in plaintext: TransferError instead.
+    """
+    encrypted = [c for c in found if any(_is_encrypted(message) for message in c.messages)]
+    if not encrypted:
+        return
+    if not encryption.enabled():
+        raise TransferError(
+            f"{path.name} holds encrypted items (conversation {encrypted[0].session_id!r}),"
+            f" and this server would store them in plaintext: set {encryption.SETTING} first"
+        )
+    keys = (key,) if key else encryption.master_keys()
+    none_opens = "the given key does not open" if key else f"no key of {encryption.SETTING} opens"
+    for conversation in encrypted:
+        _open_items(conversation, keys, none_opens)
+
+
 def import_sdk_database(
     path: str | Path,
     session_ids: Iterable[str] = (),
     *,
+    key: str | None = None,
     actor=None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> ImportReport:
     """Import an SDK file's conversations, all or nothing.
 
+    Items the SDK's EncryptedSession wrote are opened with key (the file's
+    master key), else with this server's keys (see open_encrypted_items).
     Conversations already here with the same content are left as they are;
     one here with different content raises ConversationError and nothing is
     imported.
     """
     found = read_sdk_database(path, session_ids)
+    open_encrypted_items(found, Path(path), key=key)
     report = ImportReport()
     source = Path(path).name
     with transaction.atomic(using=using):

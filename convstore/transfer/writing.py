@@ -12,7 +12,7 @@ from typing import Any
 from agents.extensions.memory.advanced_sqlite_session import AdvancedSQLiteSession
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from .. import conversations
+from .. import conversations, encryption
 from ..models import (
     MAIN_BRANCH,
     SDK_COLUMNS,
@@ -51,7 +51,7 @@ def _session_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
         yield session_id, sdk_timestamp(created_at), sdk_timestamp(updated_at)
 
 
-def _message_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
+def _message_rows(session_ids: list[str], using: str, *, decrypt: bool = False) -> Iterator[tuple]:
     rows = (
         AgentMessage.objects.using(using)
         .filter(session_id__in=session_ids)
@@ -59,7 +59,8 @@ def _message_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
         .values_list(*SDK_COLUMNS["agent_messages"])
     )
     for message_id, session_id, data, created_at in rows.iterator(chunk_size=2000):
-        yield message_id, session_id, data, sdk_timestamp(created_at)
+        text = encryption.exported_text(session_id, data, decrypt=decrypt)
+        yield message_id, session_id, text, sdk_timestamp(created_at)
 
 
 def _structure_rows(session_ids: list[str], using: str) -> Iterator[tuple]:
@@ -155,7 +156,7 @@ def _snapshot(using: str) -> Iterator[None]:
         yield
 
 
-def _fill(path: Path, session_ids: list[str], using: str) -> None:
+def _fill(path: Path, session_ids: list[str], using: str, decrypt: bool) -> None:
     with closing(sqlite3.connect(path)) as connection:
         with connection:
             # The SDK registered the session it was opened with; ours come next.
@@ -163,7 +164,8 @@ def _fill(path: Path, session_ids: list[str], using: str) -> None:
             for chunk in _chunks(session_ids):
                 with _snapshot(using):
                     for statement, rows in INSERTS:
-                        connection.executemany(statement, rows(chunk, using))
+                        options = {"decrypt": decrypt} if rows is _message_rows else {}
+                        connection.executemany(statement, rows(chunk, using, **options))
         # One self-contained file, no -wal beside it; the SDK turns WAL back on.
         connection.execute("PRAGMA journal_mode=DELETE")
 
@@ -185,12 +187,20 @@ def exportable_ids(session_ids: Iterable[str] = (), *, using: str = DEFAULT_DB_A
 
 
 def export_sdk_database(
-    path: str | Path, session_ids: Iterable[str] = (), *, using: str = DEFAULT_DB_ALIAS
+    path: str | Path,
+    session_ids: Iterable[str] = (),
+    *,
+    decrypt: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> list[str]:
     """Write conversations to a new SQLite file in the SDK's schema; returns their ids.
 
-    The file appears only once complete: it is written beside its final name
-    and renamed. An existing file is never overwritten.
+    With encryption keys set the items stay encrypted, each under the newest
+    key, for the SDK's EncryptedSession; decrypt writes them in plaintext
+    (TransferError, and no file, when an item opens with no key here). See
+    encryption.exported_text. The file appears only once complete: it is
+    written beside its final name and renamed. An existing file is never
+    overwritten.
     """
     path = Path(path)
     if path.exists():
@@ -207,7 +217,10 @@ def export_sdk_database(
     try:
         partial.unlink()
         _create_sdk_schema(partial, ids[0] if ids else "export")
-        _fill(partial, ids, using)
+        try:
+            _fill(partial, ids, using, decrypt)
+        except encryption.UnreadableItem as exc:
+            raise TransferError(f"{exc}; nothing was written") from None
         try:
             # A hard link, unlike a rename, never replaces a file created meanwhile.
             os.link(partial, path)
@@ -219,17 +232,22 @@ def export_sdk_database(
     return ids
 
 
-def export_sqlite_bytes(session_ids: Iterable[str], *, using: str = DEFAULT_DB_ALIAS) -> bytes:
+def export_sqlite_bytes(
+    session_ids: Iterable[str], *, decrypt: bool = False, using: str = DEFAULT_DB_ALIAS
+) -> bytes:
     """Conversations as the bytes of an SDK SQLite file, for a download."""
     session_ids = list(session_ids)
     if not session_ids:
         raise TransferError("No conversation chosen")
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "conversations.sqlite3"
-        export_sdk_database(path, session_ids, using=using)
+        export_sdk_database(path, session_ids, decrypt=decrypt, using=using)
         return path.read_bytes()
 
 
-def export_conversation_sqlite(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> bytes:
-    """One conversation as the bytes of an SDK SQLite file (the dashboard's download)."""
-    return export_sqlite_bytes([session_id], using=using)
+def export_conversation_sqlite(
+    session_id: str, *, decrypt: bool = False, using: str = DEFAULT_DB_ALIAS
+) -> bytes:
+    """One conversation as the bytes of an SDK SQLite file (the dashboard's download):
+    encrypted with keys set (see export_sdk_database), or in plaintext with decrypt."""
+    return export_sqlite_bytes([session_id], decrypt=decrypt, using=using)
