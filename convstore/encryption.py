@@ -74,9 +74,15 @@ def master_keys() -> tuple[str, ...]:
     keys = getattr(settings, SETTING, None) or []
     if isinstance(keys, str) or not isinstance(keys, list | tuple):
         raise ImproperlyConfigured(f"{SETTING} must be a list of keys, not {type(keys).__name__}")
+    return _checked_keys(tuple(keys))
+
+
+@functools.lru_cache(maxsize=16)
+def _checked_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    # Cached: every item read asks for the keys.
     for number, key in enumerate(keys, start=1):
         check_master_key(key, f"{SETTING}: key {number} of {len(keys)}")
-    return tuple(keys)
+    return keys
 
 
 def enabled() -> bool:
