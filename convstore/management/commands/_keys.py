@@ -66,9 +66,10 @@ class KeysCommand(BaseCommand):
         except encryption.UnreadableItem as exc:
             self.erase_old_copies(vacuum_full=False)
             done = run.items_changed if run else 0
+            were = "was" if done == 1 else "were"
             raise CommandError(
                 f"{exc}. Nothing of the batch holding it was changed. {plural(done, 'item')}"
-                " were done before it; run again once the key is set."
+                f" {were} done before it; run again once the key is set."
             ) from exc
         self.show_summary(run, sessions)
         self.erase_old_copies(vacuum_full=vacuum_full)

@@ -15,6 +15,7 @@ Batches, locking, progress, audit entries, running again, SQLite's freed bytes
 and WAL, and PostgreSQL's --vacuum-full: as encrypt_conversations.
 """
 
+from convstore import encryption
 from convstore.conversations import rekey_items
 from convstore.encryption import SETTING
 from convstore.management.commands._keys import KeysCommand, plural
@@ -30,16 +31,8 @@ class Command(KeysCommand):
 
     def show_summary(self, run, sessions):
         super().show_summary(run, sessions)
-        if sessions:
-            self.stdout.write(
-                f"The conversations named are under the first key of {SETTING} alone: the"
-                " other keys can be removed once every conversation is."
-            )
-        else:
-            self.stdout.write(
-                f"Every encrypted item is under the first key of {SETTING}: the other keys"
-                " can now be removed."
-            )
+        if len(encryption.master_keys()) > 1:
+            self.stdout.write(self.older_keys_note(named_only=bool(sessions)))
         if run.plaintext:
             self.stdout.write(
                 self.style.WARNING(
@@ -47,3 +40,14 @@ class Command(KeysCommand):
                     " were set: run encrypt_conversations."
                 )
             )
+
+    def older_keys_note(self, *, named_only: bool) -> str:
+        if named_only:
+            return (
+                f"The conversations named are under the first key of {SETTING} alone: the"
+                " other keys can be removed once every conversation is."
+            )
+        return (
+            f"Every encrypted item is under the first key of {SETTING}: the other keys"
+            " can now be removed."
+        )
