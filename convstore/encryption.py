@@ -98,7 +98,7 @@ def _fernet_key_bytes(key: str) -> bytes | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _conversation_fernet(keys: tuple[str, ...], session_id: str) -> MultiFernet:
+def _conversation_fernets(keys: tuple[str, ...], session_id: str) -> tuple[Fernet, ...]:
     """The conversation's keys, one per master key, newest first (the SDK's derivation)."""
     fernets = []
     for key in keys:
@@ -107,7 +107,12 @@ def _conversation_fernet(keys: tuple[str, ...], session_id: str) -> MultiFernet:
             algorithm=hashes.SHA256(), length=32, salt=session_id.encode(), info=HKDF_INFO
         ).derive(master)
         fernets.append(Fernet(base64.urlsafe_b64encode(derived)))
-    return MultiFernet(fernets)
+    return tuple(fernets)
+
+
+@functools.lru_cache(maxsize=1024)
+def _conversation_fernet(keys: tuple[str, ...], session_id: str) -> MultiFernet:
+    return MultiFernet(list(_conversation_fernets(keys, session_id)))
 
 
 def conversation_fernet(
@@ -116,6 +121,12 @@ def conversation_fernet(
     """The conversation's keys from the configured master keys, or from those given."""
     keys = master_keys() if keys is None else tuple(keys)
     return _conversation_fernet(keys, session_id) if keys else None
+
+
+def newest_fernet(session_id: str) -> Fernet | None:
+    """The conversation's key under the newest master key alone: the one items are sealed with."""
+    keys = master_keys()
+    return _conversation_fernets(keys, session_id)[0] if keys else None
 
 
 # --- envelopes -----------------------------------------------------------------
@@ -137,10 +148,9 @@ def _plaintext(item: dict) -> bytes:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def _envelope(token: bytes) -> str:
-    return json.dumps(
-        {"__enc__": 1, "v": ENVELOPE_VERSION, "kid": ENVELOPE_KID, "payload": token.decode()}
-    )
+def envelope_text(token: str) -> str:
+    """The envelope's JSON around a Fernet token, as seal writes it."""
+    return json.dumps({"__enc__": 1, "v": ENVELOPE_VERSION, "kid": ENVELOPE_KID, "payload": token})
 
 
 def seal(fernet: MultiFernet, item: dict, *, at: int | None = None) -> str:
@@ -151,7 +161,7 @@ def seal(fernet: MultiFernet, item: dict, *, at: int | None = None) -> str:
     """
     plaintext = _plaintext(item)
     token = fernet.encrypt(plaintext) if at is None else fernet.encrypt_at_time(plaintext, at)
-    return _envelope(token)
+    return envelope_text(token.decode())
 
 
 def stored_texts(session_id: str, items: list[dict], encoded: list[str]) -> list[str]:
@@ -260,6 +270,50 @@ def exported_text(session_id: str, message_data: str, *, decrypt: bool = False) 
     if not isinstance(token, str):
         return message_data
     try:
-        return _envelope(fernet.rotate(token.encode()))
+        return envelope_text(fernet.rotate(token.encode()).decode())
     except InvalidToken:
         return message_data
+
+
+# --- changing the keys of stored items -------------------------------------------
+
+
+def needs_sealing(message_data: str) -> bool:
+    """Whether a stored message is a plaintext item that stored_text would seal."""
+    item = sdk_items.decode_item(message_data)
+    return item is not None and not is_envelope(item)
+
+
+def needs_rekeying(session_id: str, message_data: str) -> bool:
+    """Whether a stored envelope is under a key other than the newest (or under none)."""
+    item = sdk_items.decode_item(message_data)
+    if not is_envelope(item):
+        return False
+    newest = newest_fernet(session_id)
+    token = item["payload"]
+    if newest is None or not isinstance(token, str):
+        return True
+    try:
+        newest.extract_timestamp(token.encode())  # checks the token's signature
+    except InvalidToken:
+        return True
+    return False
+
+
+def rekeyed_text(session_id: str, message_data: str) -> str:
+    """A stored envelope re-encrypted under the newest key, keeping its token's time
+    (MultiFernet.rotate), so a TTL still counts from when the item was first sealed.
+
+    Unchanged for plaintext and for an envelope under the newest key already;
+    UnreadableItem for one no configured key opens.
+    """
+    if not needs_rekeying(session_id, message_data):
+        return message_data
+    fernet = conversation_fernet(session_id)
+    token = sdk_items.decode_item(message_data)["payload"]
+    if fernet is None or not isinstance(token, str):
+        raise UnreadableItem(session_id)
+    try:
+        return envelope_text(fernet.rotate(token.encode()).decode())
+    except InvalidToken:
+        raise UnreadableItem(session_id) from None

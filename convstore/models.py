@@ -261,6 +261,8 @@ class AuditEntry(models.Model):
         RECOMPUTE = "recompute", "Structure recomputed"
         REPRICE = "reprice", "Usage repriced"
         IMPORT = "import", "Imported"
+        ENCRYPT = "encrypt", "Items encrypted"
+        REKEY = "rekey", "Items re-encrypted"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(

@@ -9,7 +9,9 @@ and sequence numbers are assigned without gaps or duplicates.
 Audited (an AuditEntry naming the user, or without one "agent" unless the
 caller gives another label): fork, set_active_branch, delete_branch, clear,
 trash, restore, purge, set_title, edit_message, recompute_structure,
-reprice_usage, import_conversation, save_price and delete_price. Not audited,
+reprice_usage, import_conversation, save_price, delete_price, and (one entry
+per conversation changed, labelled "command") encrypt_plaintext_items and
+rekey_items, which work in batches of their own transactions. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
 adopt_unstructured_messages; nor seed_default_prices.
 
@@ -30,6 +32,13 @@ from .base import (
 from .branches import check_branch, delete_branch, fork, set_active_branch
 from .history import adopt_unstructured_messages, append_items, clear, pop_item
 from .imports import import_conversation
+from .keys import (
+    KeyRun,
+    encrypt_plaintext_items,
+    rekey_items,
+    truncate_sqlite_wal,
+    vacuum_full_messages,
+)
 from .repairs import (
     DERIVED_FIELDS,
     check_sdk_item,
@@ -51,6 +60,7 @@ __all__ = [
     "ConversationError",
     "ConversationInTrash",
     "ConversationNotFound",
+    "KeyRun",
     "Position",
     "adopt_unstructured_messages",
     "append_items",
@@ -62,12 +72,14 @@ __all__ = [
     "delete_branch",
     "delete_price",
     "edit_message",
+    "encrypt_plaintext_items",
     "fork",
     "import_conversation",
     "pop_item",
     "purge",
     "recompute_structure",
     "record_usage",
+    "rekey_items",
     "reprice_usage",
     "restore",
     "save_price",
@@ -75,4 +87,6 @@ __all__ = [
     "set_active_branch",
     "set_title",
     "trash",
+    "truncate_sqlite_wal",
+    "vacuum_full_messages",
 ]

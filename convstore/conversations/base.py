@@ -201,6 +201,13 @@ def lock_conversation_for_append(
     return _locked(session_id, turns_of, state)
 
 
+def lock_conversations(session_ids, *, using: str) -> None:
+    """Lock several conversations' rows, in id order, so that two writers locking
+    overlapping sets queue instead of deadlocking."""
+    for session_id in sorted(set(session_ids)):
+        _hold_row_lock(session_id, using=using)
+
+
 def lock_existing_conversation(
     session_id: str, *, using: str, allow_trash: bool = False
 ) -> LockedConversation:
@@ -221,10 +228,10 @@ def audit(
     using: str,
     actor_label: str | None = None,
     **detail: Any,
-) -> None:
+) -> AuditEntry:
     if actor_label is None:
         actor_label = "" if actor is not None else "agent"
-    AuditEntry.objects.using(using).create(
+    return AuditEntry.objects.using(using).create(
         action=action,
         session_id=session_id,
         branch_id=branch_id,
