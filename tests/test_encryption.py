@@ -87,6 +87,7 @@ def test_a_malformed_setting_stops_the_server_from_starting():
     )
     assert result.returncode != 0
     assert "CONVSTORE_ENCRYPTION_KEYS: key 1 of 1 is neither a Fernet key" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # --- what is stored ------------------------------------------------------------
