@@ -9,7 +9,8 @@ and sequence numbers are assigned without gaps or duplicates.
 Audited (an AuditEntry naming the user, or without one "agent" unless the
 caller gives another label): fork, set_active_branch, delete_branch, clear,
 trash, restore, purge, set_title, edit_message, recompute_structure,
-reprice_usage, import_conversation, save_price and delete_price. Not audited,
+reprice_usage, import_conversation, save_price and delete_price; and, through
+record_content_read(s), a person's reads of message text. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
 adopt_unstructured_messages; nor seed_default_prices.
 
@@ -30,6 +31,13 @@ from .base import (
 from .branches import check_branch, delete_branch, fork, set_active_branch
 from .history import adopt_unstructured_messages, append_items, clear, pop_item
 from .imports import import_conversation
+from .reads import (
+    CONTENT_PERMISSION,
+    READ_KINDS,
+    READ_REPEAT_WINDOW,
+    record_content_read,
+    record_content_reads,
+)
 from .repairs import (
     DERIVED_FIELDS,
     check_sdk_item,
@@ -45,9 +53,12 @@ from .usage import COST_STEP, record_usage, reprice_usage
 
 __all__ = [
     "BRANCH_NAME_MAX_LENGTH",
+    "CONTENT_PERMISSION",
     "COST_STEP",
     "DERIVED_FIELDS",
     "PURGE_PERMISSION",
+    "READ_KINDS",
+    "READ_REPEAT_WINDOW",
     "ConversationError",
     "ConversationInTrash",
     "ConversationNotFound",
@@ -67,6 +78,8 @@ __all__ = [
     "pop_item",
     "purge",
     "recompute_structure",
+    "record_content_read",
+    "record_content_reads",
     "record_usage",
     "reprice_usage",
     "restore",
