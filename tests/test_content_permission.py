@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from analytics import selectors
 from convstore import conversations
-from convstore.models import AgentMessage, AuditEntry, MessageStructure
+from convstore.models import AgentMessage, AgentSession, AuditEntry, MessageStructure
 from tests.content_data import MARK, MARKERS, TOKENS_PER_TURN, TOOL, marked_conversation
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,26 @@ def body(client: Client, url: str, **headers) -> str:
 
 
 # --- the dashboard -------------------------------------------------------------------
+
+
+def test_the_selectors_asked_for_no_text_return_none(secret):
+    """The pages' templates are never given text: the selectors leave it out."""
+    session = AgentSession.objects.get(pk=secret)
+
+    def shown(with_text: bool) -> str:
+        detail = selectors.conversation_detail_get(
+            session=session, branch_id="main", with_text=with_text
+        )
+        comparison = selectors.branch_comparison_get(
+            session=session, branch_a="main", branch_b="retry", with_text=with_text
+        )
+        entries = selectors.audit_list(with_text=with_text).rows
+        return repr([detail, comparison, [entry.detail_pairs for entry in entries]])
+
+    assert all(marker in shown(True) for marker in MARKERS.values())
+    assert MARK not in shown(False)
+    found = selectors.conversation_list(q=MARKERS["output"], search_text=False)
+    assert found.rows == []
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
