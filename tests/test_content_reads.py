@@ -266,3 +266,11 @@ def test_recording_returns_whether_it_wrote(secret, viewer):
     assert [record(), record()] == [True, False]
     age_reads()
     assert record() is True
+
+
+def test_a_download_of_many_conversations_reads_each_of_them_once(viewer):
+    many = [(f"c-{number}", None) for number in range(1500)]
+    record = conversations.record_content_reads
+    assert record(reads=many, actor=viewer, kind="export_sqlite") == 1500
+    assert record(reads=[*many, ("c-new", None)], actor=viewer, kind="export_sqlite") == 1
+    assert AuditEntry.objects.filter(action="read").count() == 1501

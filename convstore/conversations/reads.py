@@ -32,6 +32,10 @@ READ_KINDS = (
 READ_REPEAT_WINDOW = datetime.timedelta(minutes=5)
 
 
+# Pairs looked up per query: SQLite refuses a WHERE deeper than 1,000 terms.
+READS_PER_QUERY = 200
+
+
 def record_content_reads(
     *,
     reads: list[tuple[str, str | None]],
@@ -44,18 +48,26 @@ def record_content_reads(
 
     branch None: no one branch (a message, a file of every branch). Pairs read
     by actor as the same kind within READ_REPEAT_WINDOW are skipped. Returns
-    the number of entries written. Two queries at most, however many pairs.
+    the number of entries written: two queries per READS_PER_QUERY pairs at most.
     """
     if kind not in READ_KINDS:
         raise ValueError(f"Unknown kind of read: {kind!r}")
     detail = {"kind": kind} if message_id is None else {"kind": kind, "message_id": message_id}
     wanted = list(dict.fromkeys(reads))
-    if not wanted:
-        return 0
+    written = 0
+    for start in range(0, len(wanted), READS_PER_QUERY):
+        batch = wanted[start : start + READS_PER_QUERY]
+        written += _record_unless_recent(batch, actor=actor, detail=detail, using=using)
+    return written
+
+
+def _record_unless_recent(
+    reads: list[tuple[str, str | None]], *, actor, detail: dict, using: str
+) -> int:
     # Served by the index audit_reads_latest. Two requests at the same moment
     # may both write: an entry too many, never one too few.
     pairs = Q()
-    for session_id, branch_id in wanted:
+    for session_id, branch_id in reads:
         pairs |= Q(session_id=session_id, branch_id=branch_id)
     recent = AuditEntry.objects.using(using).filter(
         pairs,
@@ -73,7 +85,7 @@ def record_content_reads(
             branch_id=branch_id,
             detail=detail,
         )
-        for session_id, branch_id in wanted
+        for session_id, branch_id in reads
         if (session_id, branch_id) not in seen
     ]
     if new:
