@@ -9,9 +9,14 @@ Who may do what (checked here, never only in a template):
 | branch from a turn, make active, delete branch, | convstore.change_agentsession           |
 | move to trash, restore, re-price usage          |                                         |
 | purge                                           | convstore.purge_agentsession            |
+| message text: in the transcript, the compare    | convstore.view_content                  |
+| page, the search, the audit details; exports    |                                         |
 
-Anonymous users are sent to the login page; logged-in users without these
-permissions get 403, and so does a POST that lacks the action's permission.
+Without view_content a page shows every figure and no text: the selectors are
+asked for none, and an export is refused (403). Anonymous users are sent to the
+login page; logged-in users without these permissions get 403, and so does a
+POST that lacks the action's permission. Every read of text is audited
+(conversations.record_content_read).
 """
 
 import csv
@@ -43,6 +48,7 @@ from . import forms, selectors
 VIEW_PERMISSIONS = ("convstore.view_agentsession", "convstore.change_agentsession")
 CHANGE_PERMISSION = "convstore.change_agentsession"
 PURGE_PERMISSION = conversations.PURGE_PERMISSION
+CONTENT_PERMISSION = conversations.CONTENT_PERMISSION
 
 
 def staff_member(view: Callable) -> Callable:
@@ -73,11 +79,21 @@ def _page_template(request: HttpRequest, template: str, fragment: str) -> str:
     return f"{template}#{fragment}" if _partial(request) else template
 
 
+def _reads_text(request: HttpRequest) -> bool:
+    return request.user.has_perm(CONTENT_PERMISSION)
+
+
 def _abilities(request: HttpRequest) -> dict:
     return {
         "can_edit": request.user.has_perm(CHANGE_PERMISSION),
         "can_purge": request.user.has_perm(PURGE_PERMISSION),
     }
+
+
+def _record_read(request: HttpRequest, session_id: str, branch_id: str | None, kind: str) -> None:
+    conversations.record_content_read(
+        session_id=session_id, branch_id=branch_id, actor=request.user, kind=kind
+    )
 
 
 # --- overview and list -----------------------------------------------------------
@@ -106,9 +122,18 @@ def overview(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def conversation_list(request: HttpRequest) -> HttpResponse:
     form = forms.ConversationFilterForm(request.GET, model_names=selectors.model_name_list())
-    page = selectors.conversation_list(**form.filters()) if form.is_valid() else None
+    search_text = _reads_text(request)
+    page = None
+    if form.is_valid():
+        page = selectors.conversation_list(**form.filters(), search_text=search_text)
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
-    context = {"form": form, "page": page, "totals": page and page.extra["totals"], "query": query}
+    context = {
+        "form": form,
+        "page": page,
+        "totals": page and page.extra["totals"],
+        "query": query,
+        "search_text": search_text,
+    }
     return render(
         request, _page_template(request, "analytics/conversations.html", "results"), context
     )
@@ -127,11 +152,17 @@ def _render_conversation(
     request: HttpRequest, session_id: str, branch_id: str | None, page: int | None
 ) -> HttpResponse:
     session = get_object_or_404(AgentSession, pk=session_id)
+    with_text = _reads_text(request)
     detail = selectors.conversation_detail_get(
-        session=session, branch_id=branch_id or session.active_branch_id, page=page
+        session=session,
+        branch_id=branch_id or session.active_branch_id,
+        page=page,
+        with_text=with_text,
     )
     if detail is None:
         raise Http404("This conversation has no such branch")
+    if with_text:
+        _record_read(request, session.pk, detail["branch_id"], "transcript")
     context = {
         **detail,
         **_abilities(request),
@@ -316,11 +347,18 @@ def compare(request: HttpRequest, session_id: str) -> HttpResponse:
     chosen = forms.CompareForm(request.GET).values()
     branch_a = chosen["a"] or session.active_branch_id
     branch_b = chosen["b"] or None
+    with_text = _reads_text(request)
     comparison = selectors.branch_comparison_get(
-        session=session, branch_a=branch_a, branch_b=branch_b
+        session=session, branch_a=branch_a, branch_b=branch_b, with_text=with_text
     )
     if comparison is None:
         raise Http404("This conversation has no such branch")
+    if with_text:
+        shown = [
+            (session.pk, comparison["a"]["branch_id"]),
+            (session.pk, comparison["b"]["branch_id"]),
+        ]
+        conversations.record_content_reads(reads=shown, actor=request.user, kind="compare")
     return render(request, _page_template(request, "analytics/compare.html", "table"), comparison)
 
 
@@ -363,6 +401,7 @@ def _export_csv(data: dict) -> str:
 @require_GET
 @staff_member
 def export(request: HttpRequest, session_id: str, fmt: str) -> HttpResponse:
+    _require(request, CONTENT_PERMISSION)
     session = get_object_or_404(AgentSession, pk=session_id)
     branch_id = request.GET.get("branch") or session.active_branch_id
     if not queries.branch_exists(session.pk, branch_id):
@@ -380,6 +419,7 @@ def export(request: HttpRequest, session_id: str, fmt: str) -> HttpResponse:
     else:
         response = HttpResponse(_export_csv(data), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    _record_read(request, session.pk, branch_id, f"export_{fmt}")
     return response
 
 
@@ -403,7 +443,8 @@ def trash_list(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def audit(request: HttpRequest) -> HttpResponse:
     form = forms.AuditFilterForm(request.GET)
-    page = selectors.audit_list(**form.values()) if form.is_valid() else None
+    with_text = _reads_text(request)
+    page = selectors.audit_list(**form.values(), with_text=with_text) if form.is_valid() else None
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,

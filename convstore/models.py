@@ -70,7 +70,11 @@ class AgentSession(models.Model):
     class Meta:
         db_table = "agent_sessions"
         ordering = ["-updated_at"]
-        permissions = [("purge_agentsession", "Can purge conversations for good")]
+        permissions = [
+            ("purge_agentsession", "Can purge conversations for good"),
+            # Without it, staff see every figure of a conversation but no message text.
+            ("view_content", "Can read message content"),
+        ]
         indexes = [
             # The conversation list and the overview: live conversations by activity.
             models.Index(
@@ -246,6 +250,11 @@ class Branch(models.Model):
         return self.deleted_at is None
 
 
+# What a message edit's audit detail holds of the item's text, and what shows instead.
+MESSAGE_EDIT_TEXT_KEYS = ("before", "after")
+TEXT_WITHHELD = "(withheld)"
+
+
 class AuditEntry(models.Model):
     """Who changed what. Keeps the ids as text so it outlives a purge."""
 
@@ -263,6 +272,7 @@ class AuditEntry(models.Model):
         IMPORT = "import", "Imported"
         ENCRYPT = "encrypt", "Items encrypted"
         REKEY = "rekey", "Items re-encrypted"
+        READ = "read", "Content read"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(
@@ -287,6 +297,13 @@ class AuditEntry(models.Model):
             # The audit log page: newest first, optionally by conversation.
             models.Index(fields=["-at"], name="audit_at"),
             models.Index(fields=["session_id", "-at"], name="audit_session_at"),
+            # conversations.record_content_read: this user's latest read of a
+            # conversation's branch, to write one entry per few minutes, not per refresh.
+            models.Index(
+                fields=["actor", "session_id", "branch_id", "-at"],
+                name="audit_reads_latest",
+                condition=models.Q(action="read"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -295,6 +312,21 @@ class AuditEntry(models.Model):
     @property
     def who(self) -> str:
         return self.actor.get_username() if self.actor else (self.actor_label or "system")
+
+    def detail_without_text(self):
+        """The detail as shown to someone who may not read message text.
+
+        A message edit records the item before and after: those are withheld.
+        """
+        detail = self.detail
+        if self.action != self.Action.EDIT or not isinstance(detail, dict):
+            return detail
+        if "message_id" not in detail:
+            return detail
+        return {
+            key: TEXT_WITHHELD if key in MESSAGE_EDIT_TEXT_KEYS else value
+            for key, value in detail.items()
+        }
 
 
 class ModelPrice(models.Model):

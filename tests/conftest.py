@@ -92,14 +92,22 @@ def _dashboard_user(django_user_model, username: str, *codenames: str, is_staff:
 
 @pytest.fixture
 def viewer(db, django_user_model):
-    """Staff who may look at everything and change nothing."""
-    return _dashboard_user(django_user_model, "viewer", "view_agentsession")
+    """Staff who may look at everything, message text included, and change nothing."""
+    return _dashboard_user(django_user_model, "viewer", "view_agentsession", "view_content")
+
+
+@pytest.fixture
+def figures_only(db, django_user_model):
+    """Staff who may see every figure of a conversation but none of its message text."""
+    return _dashboard_user(django_user_model, "figures-only", "view_agentsession")
 
 
 @pytest.fixture
 def editor(db, django_user_model):
-    """Staff who may branch, make active, delete branches, trash and restore."""
-    return _dashboard_user(django_user_model, "editor", "view_agentsession", "change_agentsession")
+    """Staff who may read, branch, make active, delete branches, trash and restore."""
+    return _dashboard_user(
+        django_user_model, "editor", "view_agentsession", "change_agentsession", "view_content"
+    )
 
 
 @pytest.fixture
@@ -111,6 +119,7 @@ def purger(db, django_user_model):
         "view_agentsession",
         "change_agentsession",
         "purge_agentsession",
+        "view_content",
     )
 
 

@@ -67,13 +67,42 @@ def _tool_table(session_id: str, branch_id: str) -> list[dict]:
     return sorted(table, key=lambda tool: (-tool["calls"], tool["name"]))
 
 
+KIND_LABELS = {
+    "user": "User",
+    "assistant": "Assistant",
+    "tool_call": "Tool call",
+    "tool_output": "Tool output",
+    "reasoning": "Reasoning",
+}
+
+
+def _item_without_text(item: dict) -> dict:
+    """What a transcript item shows without its text: its kind, tool and size."""
+    return {
+        "kind": item["kind"],
+        "label": KIND_LABELS.get(item["kind"], item["type"]),
+        "type": item["type"],
+        "tool_name": item["tool_name"],
+        "size": len(item["text"]) + len(item["detail"]),
+        "withheld": True,
+    }
+
+
+def _transcript_without_text(transcript: list[dict]) -> list[dict]:
+    return [
+        {**turn, "items": [_item_without_text(item) for item in turn["items"]]}
+        for turn in transcript
+    ]
+
+
 def conversation_detail_get(
-    *, session: AgentSession, branch_id: str, page: int | None = None
+    *, session: AgentSession, branch_id: str, page: int | None = None, with_text: bool = True
 ) -> dict[str, Any] | None:
     """Everything the conversation page shows of one branch; None if there is no such branch.
 
     The transcript comes a page of turns at a time, the newest page unless
-    another is asked for; the chart covers every turn.
+    another is asked for; the chart covers every turn. Without with_text, its
+    items keep their kind, tool and size, and no text.
     """
     all_usage = queries.branch_usage(session.pk)
     summaries = queries.branch_summaries(session.pk, usage=all_usage)
@@ -86,6 +115,9 @@ def conversation_detail_get(
     first_turn = None if number == 1 else (number - 1) * TURNS_PER_PAGE + 1
     last_turn = None if number == num_pages else number * TURNS_PER_PAGE
     usage_rows = [row for row in all_usage if row["branch_id"] == branch_id]
+    transcript = queries.branch_transcript(
+        session.pk, branch_id, first_turn=first_turn, last_turn=last_turn, usage=usage_rows
+    )
     return {
         "session": session,
         "branch": current,
@@ -103,31 +135,46 @@ def conversation_detail_get(
             "first": first_turn or 1,
             "last": min(last_turn or turn_count, turn_count),
         },
-        "transcript": queries.branch_transcript(
-            session.pk, branch_id, first_turn=first_turn, last_turn=last_turn, usage=usage_rows
-        ),
+        "transcript": transcript if with_text else _transcript_without_text(transcript),
+        "with_text": with_text,
         "chart": _turn_chart(usage_rows, turn_count),
         "tools": _tool_table(session.pk, branch_id),
         "version": queries.conversation_version(session.pk),
     }
 
 
+def _side_without_text(side: dict) -> dict:
+    """A compare side's user message as its size, not its text."""
+    without = {key: value for key, value in side.items() if key != "text"}
+    if not side["present"]:
+        return without
+    return {**without, "size": len(side.get("text") or ""), "withheld": True}
+
+
 def branch_comparison_get(
-    *, session: AgentSession, branch_a: str, branch_b: str | None
+    *, session: AgentSession, branch_a: str, branch_b: str | None, with_text: bool = True
 ) -> dict | None:
     """Two branches side by side: per-turn text and usage, and each branch's totals.
 
     Without branch_b, branch_a is compared with the oldest other branch.
+    Without with_text, each side's user message shows its size, not its text.
     """
     summaries = {b["branch_id"]: b for b in queries.branch_summaries(session.pk)}
     if branch_b is None:
         branch_b = next((name for name in summaries if name != branch_a), branch_a)
     if branch_a not in summaries or branch_b not in summaries:
         return None
+    turns = queries.branch_comparison(session.pk, branch_a, branch_b)
+    if not with_text:
+        turns = [
+            {**row, "a": _side_without_text(row["a"]), "b": _side_without_text(row["b"])}
+            for row in turns
+        ]
     return {
         "session": session,
         "branch_names": list(summaries),
         "a": summaries[branch_a],
         "b": summaries[branch_b],
-        "turns": queries.branch_comparison(session.pk, branch_a, branch_b),
+        "turns": turns,
+        "with_text": with_text,
     }

@@ -81,7 +81,12 @@ def messages_matching(q: str) -> QuerySet[AgentMessage]:
 
 
 def _conversations_matching(
-    *, q: str, since: datetime.datetime | None, branched: bool | None, model: str
+    *,
+    q: str,
+    since: datetime.datetime | None,
+    branched: bool | None,
+    model: str,
+    search_text: bool,
 ) -> QuerySet[AgentSession]:
     sessions = AgentSession.objects.filter(deleted_at__isnull=True)
     if since is not None:
@@ -90,11 +95,11 @@ def _conversations_matching(
         # Matched once here, in one query, not again by each query of the page
         # (count, totals, rows). Ids and titles match as substrings.
         by_name = AgentSession.objects.filter(Q(session_id__icontains=q) | Q(title__icontains=q))
-        matched = (
-            by_name.order_by()
-            .values_list("pk", flat=True)
-            .union(messages_matching(q).order_by().values_list("session_id", flat=True))
-        )
+        matched = by_name.order_by().values_list("pk", flat=True)
+        if search_text:
+            matched = matched.union(
+                messages_matching(q).order_by().values_list("session_id", flat=True)
+            )
         sessions = sessions.filter(pk__in=list(matched))
     if branched is not None:
         has_branches = Exists(_live_branches())
@@ -177,10 +182,18 @@ def conversation_list(
     sort: str = "recent",
     page: int = 1,
     per_page: int = CONVERSATIONS_PER_PAGE,
+    search_text: bool = True,
 ) -> Page:
-    """Live conversations matching the filters, one page, with a totals line in page.extra."""
+    """Live conversations matching the filters, one page, with a totals line in page.extra.
+
+    q matches ids and titles, and message text unless search_text is False.
+    """
     matching = _conversations_matching(
-        q=q, since=period_start(period=period), branched=branched, model=model
+        q=q,
+        since=period_start(period=period),
+        branched=branched,
+        model=model,
+        search_text=search_text,
     )
     totals = UsageDay.objects.filter(session_id__in=matching.values("pk")).aggregate(**ROLLUP_SUMS)
     result = _conversation_page(

@@ -45,7 +45,9 @@ def audit_list(
     actor: str = "",
     page: int = 1,
     per_page: int = AUDIT_PER_PAGE,
+    with_text: bool = True,
 ) -> Page:
+    """Audit entries, newest first; without with_text, no message text in their details."""
     entries = AuditEntry.objects.select_related("actor")
     if action:
         entries = entries.filter(action=action)
@@ -55,7 +57,8 @@ def audit_list(
         entries = entries.filter(Q(actor__username=actor) | Q(actor_label=actor))
     found = page_of(entries.order_by("-at", "-id"), number=page, per_page=per_page)
     for entry in found.rows:
-        entry.detail_pairs = audit_detail_pairs(entry.detail)
+        detail = entry.detail if with_text else entry.detail_without_text()
+        entry.detail_pairs = audit_detail_pairs(detail)
     return found
 
 

@@ -12,8 +12,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from .. import conversations, queries
 from .. import items as sdk_items
-from .. import queries
 from ..models import (
     MessageStructure,
 )
@@ -91,6 +91,31 @@ def conversation_link(session_id: str | None) -> str:
 def message_link(message_id: int) -> str:
     url = reverse("admin:convstore_agentmessage_change", args=[message_id])
     return format_html('<a href="{}">{}</a>', url, message_id)
+
+
+def reads_text(request) -> bool:
+    """May this admin user see message text (message_data and its previews)?"""
+    return request.user.has_perm(conversations.CONTENT_PERMISSION)
+
+
+def without_text_column(request, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A list's columns, without its "text" previews for a user who may not read text."""
+    return columns if reads_text(request) else tuple(c for c in columns if c != "text")
+
+
+def record_list_reads(request, response, place, *, kind: str = "admin_list") -> None:
+    """Audit the previews of a list page as a read of each (conversation, branch) it showed.
+
+    place: a row's (session_id, branch_id or None).
+    """
+    changelist = getattr(response, "context_data", None) or {}
+    if "cl" not in changelist or not reads_text(request):
+        return
+    conversations.record_content_reads(
+        reads=[place(row) for row in changelist["cl"].result_list],
+        actor=request.user,
+        kind=kind,
+    )
 
 
 def preview(session_id: str, message_data: str | None) -> str:

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +20,14 @@ from ..models import (
     MessageStructure,
     TurnUsage,
 )
-from .common import SECTION_PAGE_SIZE, BigTableAdmin, DeletedAtFilter, changelist_url, preview
+from .common import (
+    SECTION_PAGE_SIZE,
+    BigTableAdmin,
+    DeletedAtFilter,
+    changelist_url,
+    preview,
+    reads_text,
+)
 
 
 class TrashFilter(DeletedAtFilter):
@@ -83,6 +91,17 @@ class AgentSessionAdmin(BigTableAdmin):
     def has_purge_permission(self, request) -> bool:
         return request.user.has_perm(conversations.PURGE_PERMISSION)
 
+    def has_read_content_permission(self, request) -> bool:
+        return self.has_view_permission(request) and reads_text(request)
+
+    def changelist_view(self, request, extra_context=None):
+        # The export action is left out of the menu without the permission; a
+        # POST naming it anyway is refused, not answered with "No action selected".
+        exporting = request.method == "POST" and request.POST.get("action") == "export_sqlite"
+        if exporting and not self.has_read_content_permission(request):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="All rows")
     def lists(self, obj: AgentSession) -> str:
         links = [
@@ -105,7 +124,15 @@ class AgentSessionAdmin(BigTableAdmin):
         context = dict(extra_context or {})
         if session is not None and self.has_view_or_change_permission(request, session):
             context.update(conversation_sections(request, session.pk))
-        return super().change_view(request, object_id, form_url, extra_context=context)
+        response = super().change_view(request, object_id, form_url, extra_context=context)
+        if context.get("with_text") and response.status_code == 200:
+            conversations.record_content_read(
+                session_id=session.pk,
+                branch_id=context["chosen_branch"],
+                actor=request.user,
+                kind="admin_conversation",
+            )
+        return response
 
     @admin.action(description="Move to trash", permissions=["change"])
     def move_to_trash(self, request, queryset) -> None:
@@ -121,7 +148,7 @@ class AgentSessionAdmin(BigTableAdmin):
             self, request, queryset, conversations.recompute_structure, "Structure recomputed"
         )
 
-    @admin.action(description="Download as an Agents SDK SQLite file", permissions=["view"])
+    @admin.action(description="Download as an Agents SDK SQLite file", permissions=["read_content"])
     def export_sqlite(self, request, queryset) -> HttpResponse | None:
         ids = list(queryset.values_list("pk", flat=True))
         try:
@@ -129,6 +156,11 @@ class AgentSessionAdmin(BigTableAdmin):
         except transfer.TransferError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
+        conversations.record_content_reads(
+            reads=[(session_id, None) for session_id in ids],
+            actor=request.user,
+            kind="export_sqlite",
+        )
         name = f"{ids[0]}.sqlite3" if len(ids) == 1 else "conversations.sqlite3"
         response = HttpResponse(content, content_type="application/vnd.sqlite3")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -156,7 +188,14 @@ def _page(request: HttpRequest, queryset, parameter: str):
 
 
 def conversation_sections(request: HttpRequest, session_id: str) -> dict:
-    """The branches, and one branch's messages and usage a page at a time."""
+    """The branches, and one branch's messages and usage a page at a time.
+
+    The items' text previews only for a user who may read message text.
+    """
+    with_text = reads_text(request)
+    item_fields = ["sequence_number", "user_turn_number", "message_type", "tool_name", "message_id"]
+    if with_text:
+        item_fields.append("message__message_data")
     state = queries.session_state(session_id)
     active = state["active_branch_id"]
     branches = queries.branches(session_id, active)
@@ -177,18 +216,12 @@ def conversation_sections(request: HttpRequest, session_id: str) -> dict:
         request,
         MessageStructure.objects.filter(session_id=session_id, branch_id=chosen)
         .order_by("sequence_number")
-        .values(
-            "sequence_number",
-            "user_turn_number",
-            "message_type",
-            "tool_name",
-            "message_id",
-            "message__message_data",
-        ),
+        .values(*item_fields),
         "page",
     )
-    for row in items:
-        row["preview"] = preview(session_id, row.pop("message__message_data"))
+    if with_text:
+        for row in items:
+            row["preview"] = preview(session_id, row.pop("message__message_data"))
     usage = _page(
         request,
         TurnUsage.objects.filter(session_id=session_id, branch_id=chosen)
@@ -206,6 +239,7 @@ def conversation_sections(request: HttpRequest, session_id: str) -> dict:
     )
     return {
         "conversation_sections": True,
+        "with_text": with_text,
         "needs_adoption": state["needs_adoption"],
         "branches": branches,
         "reserved_names": sorted(

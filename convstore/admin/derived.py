@@ -22,6 +22,9 @@ from .common import (
     conversation_link,
     message_link,
     preview,
+    reads_text,
+    record_list_reads,
+    without_text_column,
 )
 
 
@@ -55,6 +58,18 @@ class MessageStructureAdmin(ReadOnlyAdmin):
     @admin.display(description="Text")
     def text(self, obj: MessageStructure) -> str:
         return preview(obj.session_id, obj.message.message_data)
+
+    def get_list_display(self, request):
+        return without_text_column(request, super().get_list_display(request))
+
+    def get_list_select_related(self, request):
+        # The message is joined only for its text.
+        return super().get_list_select_related(request) if reads_text(request) else ()
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        record_list_reads(request, response, lambda row: (row.session_id, row.branch_id))
+        return response
 
 
 @admin.register(TurnUsage)
@@ -121,11 +136,47 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def conversation(self, obj: AuditEntry) -> str:
         return conversation_link(obj.session_id)
 
+    def get_list_display(self, request):
+        return self._swap_detail(request, super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        return self._swap_detail(request, super().get_fields(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._swap_detail(request, super().get_readonly_fields(request, obj))
+
+    @staticmethod
+    def _swap_detail(request, names) -> tuple[str, ...]:
+        """For a user who may not read text, the detail columns that leave it out."""
+        if reads_text(request):
+            return tuple(names)
+        swapped = {
+            "short_detail": "short_detail_without_text",
+            "pretty_detail": "pretty_detail_without_text",
+        }
+        return tuple(swapped.get(name, name) for name in names)
+
     @admin.display(description="Detail")
     def short_detail(self, obj: AuditEntry) -> str:
-        return Truncator(json.dumps(obj.detail, ensure_ascii=False)).chars(PREVIEW_LENGTH)
+        return _short(obj.detail)
+
+    @admin.display(description="Detail")
+    def short_detail_without_text(self, obj: AuditEntry) -> str:
+        return _short(obj.detail_without_text())
 
     @admin.display(description="Detail")
     def pretty_detail(self, obj: AuditEntry) -> str:
-        text = json.dumps(obj.detail, indent=2, ensure_ascii=False)
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+        return _pretty(obj.detail)
+
+    @admin.display(description="Detail")
+    def pretty_detail_without_text(self, obj: AuditEntry) -> str:
+        return _pretty(obj.detail_without_text())
+
+
+def _short(detail) -> str:
+    return Truncator(json.dumps(detail, ensure_ascii=False)).chars(PREVIEW_LENGTH)
+
+
+def _pretty(detail) -> str:
+    text = json.dumps(detail, indent=2, ensure_ascii=False)
+    return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

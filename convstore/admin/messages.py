@@ -1,18 +1,32 @@
-"""Messages: editing message_data keeps it an SDK item and re-derives its structure."""
+"""Messages: editing message_data keeps it an SDK item and re-derives its structure.
+
+message_data is message text: a user without convstore.view_content gets the
+list without its previews and 403 on a message's page; every page shown to a
+user with it is audited.
+"""
 
 import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.html import format_html_join
 
 from .. import conversations, encryption
 from .. import items as sdk_items
 from ..models import (
     AgentMessage,
+    MessageStructure,
 )
-from .common import ConversationFilter, SessionSearchAdmin, conversation_link, preview
+from .common import (
+    ConversationFilter,
+    SessionSearchAdmin,
+    conversation_link,
+    preview,
+    reads_text,
+    record_list_reads,
+    without_text_column,
+)
 
 
 class SdkItemField(forms.CharField):
@@ -95,6 +109,45 @@ class AgentMessageAdmin(SessionSearchAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("session")
+
+    def get_list_display(self, request):
+        return without_text_column(request, super().get_list_display(request))
+
+    def get_list_display_links(self, request, list_display):
+        # No links to a page that would refuse the user.
+        return (
+            super().get_list_display_links(request, list_display) if reads_text(request) else None
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        record_list_reads(request, response, lambda message: (message.session_id, None))
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The form is message_data: refused outright rather than shown without it.
+        if not reads_text(request):
+            raise PermissionDenied
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200 and "original" in (response.context_data or {}):
+            self._record_read(request, response.context_data["original"])
+        return response
+
+    def _record_read(self, request, message: AgentMessage) -> None:
+        # The branch the message was first written to; a fork's copies share the row.
+        branch_id = (
+            MessageStructure.objects.filter(message_id=message.pk)
+            .order_by("id")
+            .values_list("branch_id", flat=True)
+            .first()
+        )
+        conversations.record_content_read(
+            session_id=message.session_id,
+            branch_id=branch_id,
+            actor=request.user,
+            kind="admin_message",
+            message_id=message.pk,
+        )
 
     @admin.display(description="Conversation", ordering="session_id")
     def conversation(self, obj: AgentMessage) -> str:

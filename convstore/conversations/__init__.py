@@ -11,7 +11,8 @@ caller gives another label): fork, set_active_branch, delete_branch, clear,
 trash, restore, purge, set_title, edit_message, recompute_structure,
 reprice_usage, import_conversation, save_price, delete_price, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
-rekey_items, which work in batches of their own transactions. Not audited,
+rekey_items, which work in batches of their own transactions; and, through
+record_content_read(s), a person's reads of message text. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
 adopt_unstructured_messages; nor seed_default_prices.
 
@@ -39,6 +40,13 @@ from .keys import (
     truncate_sqlite_wal,
     vacuum_full_messages,
 )
+from .reads import (
+    CONTENT_PERMISSION,
+    READ_KINDS,
+    READ_REPEAT_WINDOW,
+    record_content_read,
+    record_content_reads,
+)
 from .repairs import (
     DERIVED_FIELDS,
     check_sdk_item,
@@ -54,9 +62,12 @@ from .usage import COST_STEP, record_usage, reprice_usage
 
 __all__ = [
     "BRANCH_NAME_MAX_LENGTH",
+    "CONTENT_PERMISSION",
     "COST_STEP",
     "DERIVED_FIELDS",
     "PURGE_PERMISSION",
+    "READ_KINDS",
+    "READ_REPEAT_WINDOW",
     "ConversationError",
     "ConversationInTrash",
     "ConversationNotFound",
@@ -78,6 +89,8 @@ __all__ = [
     "pop_item",
     "purge",
     "recompute_structure",
+    "record_content_read",
+    "record_content_reads",
     "record_usage",
     "rekey_items",
     "reprice_usage",

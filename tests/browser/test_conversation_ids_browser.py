@@ -114,5 +114,17 @@ def test_every_page_and_action_of_the_conversation_acts_on_it(page, session_id):
         assert "Question 3 of" in text, url
 
     actions = set(AuditEntry.objects.filter(session_id=session_id).values_list("action", flat=True))
-    assert actions == {"fork", "make_active", "delete_branch", "reprice", "trash", "restore"}
+    # "read": the pages and exports that showed this user the conversation's text.
+    assert actions == {
+        "fork",
+        "make_active",
+        "delete_branch",
+        "reprice",
+        "trash",
+        "restore",
+        "read",
+    }
+    reads = AuditEntry.objects.filter(session_id=session_id, action="read")
+    kinds = set(reads.values_list("detail__kind", flat=True))
+    assert kinds == {"transcript", "compare", "export_json", "export_csv"}
     assert_untouched(others, trashed=False)
