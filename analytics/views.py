@@ -40,7 +40,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling, push_url, trigger_client_event
 
-from convstore import conversations, queries
+from convstore import conversations, encryption, queries
 from convstore.models import AgentSession
 
 from . import forms, selectors
@@ -133,6 +133,7 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
         "totals": page and page.extra["totals"],
         "query": query,
         "search_text": search_text,
+        "encrypted": encryption.enabled(),
     }
     return render(
         request, _page_template(request, "analytics/conversations.html", "results"), context

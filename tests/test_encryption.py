@@ -292,3 +292,17 @@ def test_the_structured_reads_open_encrypted_items():
         "function_call_output",
         "assistant",
     ]
+
+
+def test_the_list_says_text_search_cannot_look_inside_encrypted_items(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    url = reverse("analytics:conversations")
+    assert "Messages are encrypted" not in client.get(url).content.decode()
+    with encrypted(KEY):
+        run(two_turns(DjangoSession("searched")))
+        page = client.get(url, {"q": MARKER}).content.decode()
+        by_id = client.get(url, {"q": "searched"}).content.decode()
+    assert "Messages are encrypted: search finds ids and titles" in page
+    assert "No conversations match." in page
+    assert reverse("analytics:conversation", args=["searched"]) in by_id
