@@ -306,3 +306,26 @@ def test_the_list_says_text_search_cannot_look_inside_encrypted_items(admin_user
     assert "Messages are encrypted: search finds ids and titles" in page
     assert "No conversations match." in page
     assert reverse("analytics:conversation", args=["searched"]) in by_id
+
+
+def test_no_text_is_stored_after_the_dashboard_and_admin_read_search_export_and_edit(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    with encrypted(KEY):
+        session = DjangoSession("browsed")
+        run(two_turns(session))
+        run(session.create_branch_from_turn(2, "retry"))
+        conversation = reverse("analytics:conversation", args=["browsed"])
+        assert MARKER in client.get(conversation).content.decode()
+        client.get(reverse("analytics:conversations"), {"q": MARKER})
+        for name in ("analytics:export_json", "analytics:export_csv", "analytics:compare"):
+            assert MARKER in client.get(reverse(name, args=["browsed"])).content.decode()
+        message = AgentMessage.objects.filter(session_id="browsed").earliest("id")
+        edit_url = reverse("admin:convstore_agentmessage_change", args=[message.pk])
+        assert MARKER in client.get(edit_url).content.decode()
+        edited = json.dumps({"role": "user", "content": f"Edited in the admin, {MARKER}"})
+        response = client.post(edit_url, {"message_data": edited, "_save": "Save"})
+        assert response.status_code == 302
+        assert run(DjangoSession("browsed").get_items())[0]["content"].startswith("Edited")
+
+    assert_marker_stored_nowhere()
