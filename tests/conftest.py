@@ -7,6 +7,7 @@ from django.apps import apps
 from django.db import connections
 
 from convstore import conversations
+from tests import dashboard_data
 
 # Tests never reach a model or the tracing backend.
 set_tracing_disabled(True)
@@ -127,3 +128,14 @@ def purger(db, django_user_model):
 def outsider(db, django_user_model):
     """Holds the view permission but is not staff: no dashboard."""
     return _dashboard_user(django_user_model, "outsider", "view_agentsession", is_staff=False)
+
+
+@pytest.fixture
+def chat(db):
+    """A three-turn conversation with a branch from turn 2, and one in the trash."""
+    dashboard_data.conversation("chat-1", turns=3, title="Refund for order 42")
+    _, position, _ = conversations.fork(session_id="chat-1", turn_number=2, branch_name="retry")
+    dashboard_data.add_turn("chat-1", "Try again, politely", position=position)
+    dashboard_data.conversation("binned", turns=1)
+    conversations.trash(session_id="binned")
+    return "chat-1"

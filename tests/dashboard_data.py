@@ -4,6 +4,7 @@ import json
 import uuid
 
 from agents.usage import Usage
+from django.test import Client
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from convstore import conversations
@@ -95,3 +96,10 @@ def conversation(
         # No write function sets a title (the agent side never does); the admin edits it.
         AgentSession.objects.filter(pk=session_id).update(title=title)
     return position
+
+
+def client_for(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client

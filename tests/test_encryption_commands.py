@@ -426,9 +426,11 @@ def test_items_appended_while_the_command_runs_are_all_kept_in_order():
 # --- old copies of rewritten rows ------------------------------------------------
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="VACUUM FULL is PostgreSQL's; on SQLite secure_delete zeroes the old copies",
+)
 def test_vacuum_full_rewrites_the_messages_table_on_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("VACUUM FULL is PostgreSQL's")
     with encrypted():
         conversations.append_items(session_id="plain", items=plain_items("a", 3))
 
@@ -447,8 +449,10 @@ def test_vacuum_full_rewrites_the_messages_table_on_postgresql():
     assert table_file() != before
 
 
+@pytest.mark.skipif(
+    connection.vendor != "sqlite",
+    reason="the refusal is SQLite's: on PostgreSQL --vacuum-full runs (the test above)",
+)
 def test_vacuum_full_is_refused_on_sqlite():
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite erases old copies itself")
     with encrypted(KEY_A), pytest.raises(CommandError, match="--vacuum-full is for PostgreSQL"):
         run_command("encrypt_conversations", "--vacuum-full")
