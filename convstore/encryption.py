@@ -185,19 +185,24 @@ def open_message(
     item = sdk_items.decode_item(message_data)
     if not is_envelope(item):
         return item
-    fernet = conversation_fernet(session_id)
-    token = item["payload"]
-    if fernet is None or not isinstance(token, str):
-        raise UnreadableItem(session_id)
+    fernet, token = _fernet_and_token(session_id, item)
     try:
-        if (
-            ttl is not None
-            and fernet.extract_timestamp(token.encode()) < (now or time.time()) - ttl
-        ):
+        if ttl is not None and fernet.extract_timestamp(token) < (now or time.time()) - ttl:
             return None
-        return sdk_items.decode_item(fernet.decrypt(token.encode()).decode())
+        return sdk_items.decode_item(fernet.decrypt(token).decode())
     except InvalidToken:
         raise UnreadableItem(session_id) from None
+
+
+def _fernet_and_token(
+    session_id: str, envelope: dict, *, keys: Sequence[str] | None = None
+) -> tuple[MultiFernet, bytes]:
+    """What opening an envelope needs; UnreadableItem if there are no keys or no token."""
+    fernet = conversation_fernet(session_id, keys=keys)
+    token = envelope.get("payload")
+    if fernet is None or not isinstance(token, str):
+        raise UnreadableItem(session_id)
+    return fernet, token.encode()
 
 
 def token_time(session_id: str, message_data: str) -> int | None:
@@ -205,11 +210,9 @@ def token_time(session_id: str, message_data: str) -> int | None:
     item = sdk_items.decode_item(message_data)
     if not is_envelope(item):
         return None
-    fernet = conversation_fernet(session_id)
-    if fernet is None:
-        raise UnreadableItem(session_id)
+    fernet, token = _fernet_and_token(session_id, item)
     try:
-        return fernet.extract_timestamp(item["payload"].encode())
+        return fernet.extract_timestamp(token)
     except InvalidToken:
         raise UnreadableItem(session_id) from None
 
@@ -236,12 +239,11 @@ def open_envelope(session_id: str, message_data: str, *, keys: Sequence[str]) ->
     """An envelope's item as JSON and when it was sealed, opened with the master keys
     given (an SDK file's key, say); UnreadableItem when none of them opens it."""
     item = sdk_items.decode_item(message_data)
-    fernet = conversation_fernet(session_id, keys=keys)
-    token = item.get("payload") if is_envelope(item) else None
-    if fernet is None or not isinstance(token, str):
+    if not is_envelope(item):
         raise UnreadableItem(session_id)
+    fernet, token = _fernet_and_token(session_id, item, keys=keys)
     try:
-        return fernet.decrypt(token.encode()).decode(), fernet.extract_timestamp(token.encode())
+        return fernet.decrypt(token).decode(), fernet.extract_timestamp(token)
     except InvalidToken:
         raise UnreadableItem(session_id) from None
 
@@ -309,11 +311,8 @@ def rekeyed_text(session_id: str, message_data: str) -> str:
     """
     if not needs_rekeying(session_id, message_data):
         return message_data
-    fernet = conversation_fernet(session_id)
-    token = sdk_items.decode_item(message_data)["payload"]
-    if fernet is None or not isinstance(token, str):
-        raise UnreadableItem(session_id)
+    fernet, token = _fernet_and_token(session_id, sdk_items.decode_item(message_data))
     try:
-        return envelope_text(fernet.rotate(token.encode()).decode())
+        return envelope_text(fernet.rotate(token).decode())
     except InvalidToken:
         raise UnreadableItem(session_id) from None
