@@ -3,6 +3,10 @@
     uv run python bench/session_bench.py            # full run, a few minutes
     uv run python bench/session_bench.py --quick    # smaller workloads, 3 runs
     uv run python bench/session_bench.py --only append --no-sqlite   # one workload, one database
+    uv run python bench/session_bench.py --growth   # cost per call at 400 / 4,000 / 40,000 items
+
+--growth prints, instead, the growth table of each engine and PostgreSQL's
+raw-floor table (bench/session_growth.py says what they measure).
 
 Workloads: the issue's, plus two on the 40,000-item conversation that show
 whether an agent turn's writes grow with the history: "growth" (add_items) and
@@ -54,6 +58,14 @@ from bench_databases import (
     recreate_databases,
     server_version,
     setup_django,
+)
+from session_growth import (
+    GROWTH_SIZES,
+    branch_line,
+    floor_table,
+    growth_table,
+    postgres_growth,
+    sqlite_growth,
 )
 from session_report import Result, encryption_targets, table, targets
 from session_stores import (
@@ -413,6 +425,32 @@ async def bench_postgres(admin_url: str, sizes: Sizes, kinds: list[str]) -> list
     ]
 
 
+async def bench_growth(
+    directory: Path, admin_url: str | None, args: argparse.Namespace
+) -> list[str]:
+    sizes = tuple(args.growth_sizes)
+    runs = args.runs or (QUICK.runs if args.quick else Sizes.runs)
+    lines = []
+    advanced = None
+    if not args.no_sqlite:
+        figures = await sqlite_growth(directory, args.synchronous, sizes, runs)
+        await close_django_connections()
+        title = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous={args.synchronous})"
+        lines += growth_table(title, figures, "DjangoSession", sizes)
+        lines += growth_table(title, figures, "AdvancedSQLiteSession", sizes)
+        advanced = figures
+    if admin_url:
+        floor_url = database_url(admin_url, BENCH_DATABASE, "postgresql")
+        figures = await postgres_growth(floor_url, sizes, runs)
+        await close_django_connections()
+        title = f"PostgreSQL {server_version(admin_url)}"
+        lines += ["", *growth_table(title, figures, "DjangoSession", sizes)]
+        lines += ["", *floor_table(figures, "DjangoSession", "raw psycopg", sizes)]
+        if advanced is not None:
+            lines.append(branch_line(figures, advanced, sizes))
+    return lines
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller workloads, 3 runs")
@@ -424,6 +462,14 @@ def parse_args() -> argparse.Namespace:
         "--only",
         choices=KINDS,
         help="run one kind of workload (the targets lines cover what ran)",
+    )
+    parser.add_argument("--growth", action="store_true", help="the growth and floor tables instead")
+    parser.add_argument(
+        "--growth-sizes",
+        type=int,
+        nargs="+",
+        default=list(GROWTH_SIZES),
+        help="history sizes for --growth (items)",
     )
     parser.add_argument(
         "--without-triggers",
@@ -455,15 +501,18 @@ def main() -> None:
         # Plaintext unless an implementation sets keys around its own calls.
         settings.CONVSTORE_ENCRYPTION_KEYS = []
         kinds = [args.only] if args.only else KINDS
-        if not args.no_sqlite:
+        if args.growth:
+            lines += asyncio.run(bench_growth(directory, admin_url, args))
+        elif not args.no_sqlite:
             lines += asyncio.run(bench_sqlite(directory, sizes, args.synchronous, kinds))
-        if admin_url:
+        if admin_url and not args.growth:
             lines += ["", *asyncio.run(bench_postgres(admin_url, sizes, kinds))]
     finally:
         if admin_url:
             recreate_databases(admin_url, [BENCH_DATABASE, SQLALCHEMY_DATABASE], create=False)
         shutil.rmtree(directory, ignore_errors=True)
     triggers = "dropped (--without-triggers)" if args.without_triggers else "as migrated"
+    print("$ " + " ".join(["python", *sys.argv]))
     print(
         f"convstore session bench: median of {sizes.runs} runs"
         f" ({time.perf_counter() - started:.0f}s); 'ours vs it' = its median / ours"
