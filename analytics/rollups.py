@@ -3,12 +3,12 @@
 The writes an agent turn makes cost the same however long its conversation is:
 - a turn_usage change adds its new rows' figures to their (day, model) row and
   takes its old rows' off (the figures are sums, so this is exact);
-- inserted structure rows (and a fork's copies) change only the tool calls of
-  their own messages: each such call moves from the (day, tool) it had to the
-  one it has, read through the message_id index.
-Any other change to tool-call rows (a branch deleted, a purge, a data fix)
-re-sums the conversations it touched, through the indexes that start with
-session_id.
+- inserted and deleted structure rows (a fork's copies, a pop, a branch
+  deleted, a purge) change only the tool calls of their own messages: each
+  such call moves from the (day, tool) it had to the one it has (none, when
+  its last row went), read through the message_id index.
+An update of tool-call rows (a data fix) re-sums the conversations it touched,
+through the indexes that start with session_id.
 
 PostgreSQL: statement-level triggers with transition tables, so a bulk COPY or
 a fork is handled once per statement. SQLite: row-level triggers (it has no
@@ -310,6 +310,57 @@ def _pg_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -> li
     ]
 
 
+# Deleted structure rows, likewise: each call one of them belonged to comes off
+# the (day, tool) it had with the statement's rows (the remaining rows' group
+# joined with the deleted ones') and goes onto the one it has without them, if
+# any row of it remains. A pop then costs the same whatever the length of its
+# conversation, where a re-sum read all of the conversation's calls.
+PG_TOOLS_DELETE = "analytics_tools_delete"
+
+
+def _pg_tools_delete() -> list[str]:
+    remaining = f"""
+        SELECT t.session_id, t.first_at AS gone_first_at, t.tool AS gone_tool,
+            g.first_at, g.tool
+        FROM (SELECT session_id, message_id, MIN(created_at) AS first_at,
+                MIN(COALESCE(tool_name, message_type)) AS tool
+            FROM old_rows WHERE message_type IN ({TOOL_TYPES_SQL})
+            GROUP BY session_id, message_id) AS t,
+        LATERAL (
+            SELECT MIN(s.created_at) AS first_at, MIN(COALESCE(s.tool_name, s.message_type)) AS tool
+            FROM message_structure s
+            WHERE s.message_id = t.message_id AND s.message_type IN ({TOOL_TYPES_SQL})
+        ) AS g"""
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {PG_TOOLS_DELETE}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM old_rows WHERE message_type IN ({TOOL_TYPES_SQL})) THEN
+                RETURN NULL;
+            END IF;
+            WITH calls AS ({remaining})
+            INSERT INTO analytics_tool_day AS d (session_id, day, tool_name, calls)
+            SELECT session_id, day, tool, SUM(change) FROM (
+                SELECT session_id, (first_at AT TIME ZONE 'UTC')::date, tool, 1 FROM calls
+                WHERE first_at IS NOT NULL
+                UNION ALL
+                SELECT session_id, (LEAST(gone_first_at, first_at) AT TIME ZONE 'UTC')::date,
+                    LEAST(gone_tool, tool), -1 FROM calls
+            ) AS changes (session_id, day, tool, change)
+            GROUP BY session_id, day, tool HAVING SUM(change) <> 0
+            ON CONFLICT (session_id, day, tool_name) DO UPDATE SET calls = d.calls + EXCLUDED.calls;
+            DELETE FROM analytics_tool_day
+            WHERE session_id IN (SELECT session_id FROM old_rows) AND calls <= 0;
+            RETURN NULL;
+        END $$""",
+        f"DROP TRIGGER IF EXISTS {PG_TOOLS_DELETE} ON message_structure",
+        f"""
+        CREATE TRIGGER {PG_TOOLS_DELETE} AFTER DELETE ON message_structure
+        REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION {PG_TOOLS_DELETE}()""",
+    ]
+
+
 def _pg_install() -> list[str]:
     # The usage triggers used to re-sum through this function.
     statements = ["DROP FUNCTION IF EXISTS analytics_refresh_usage(text[])"]
@@ -317,9 +368,9 @@ def _pg_install() -> list[str]:
     for name, table, event, transitions, refresh, only_tools in PG_TRIGGERS:
         if refresh == "usage":
             statements += _pg_usage_trigger(name, event, transitions)
-        elif name != PG_TOOLS_INSERT:
+        elif name not in (PG_TOOLS_INSERT, PG_TOOLS_DELETE):
             statements += _pg_trigger(name, table, event, transitions, refresh, only_tools)
-    return statements + _pg_tools_insert()
+    return statements + _pg_tools_insert() + _pg_tools_delete()
 
 
 # --- SQLite ------------------------------------------------------------------------
@@ -402,6 +453,35 @@ _SQLITE_COPY = f"""
     END"""
 
 
+# A deleted row (a pop, a branch deleted, a purge) can only move its message's
+# one call, as a copy can: off the (day, tool) it had with the row and onto the
+# one it has without it, if any of the message's tool rows remain. SQLite's
+# triggers are row-level, so a re-sum ran once per deleted tool row and read
+# every tool call of the conversation each time: a pop's cost grew with the
+# conversation, and deleting a branch or a conversation grew with its square.
+SQLITE_DELETE_TRIGGER = "analytics_tools_delete"
+
+_SQLITE_REMAINING_CALL = (
+    "FROM message_structure o"
+    f" WHERE o.message_id = OLD.message_id AND {_sqlite_is_tool_call('o.message_type')}"
+)
+_SQLITE_DELETE = f"""
+    CREATE TRIGGER {SQLITE_DELETE_TRIGGER} AFTER DELETE ON message_structure
+    WHEN {_sqlite_is_tool_call("OLD.message_type")}
+    BEGIN
+    UPDATE analytics_tool_day SET calls = calls - 1
+    WHERE (session_id, day, tool_name) = (SELECT OLD.session_id, date(MIN(first_at)), MIN(tool)
+        FROM (SELECT o.created_at AS first_at, COALESCE(o.tool_name, o.message_type) AS tool
+            {_SQLITE_REMAINING_CALL}
+            UNION ALL SELECT OLD.created_at, COALESCE(OLD.tool_name, OLD.message_type)));
+    INSERT INTO analytics_tool_day (session_id, day, tool_name, calls)
+    SELECT OLD.session_id, date(MIN(o.created_at)), MIN(COALESCE(o.tool_name, o.message_type)), 1
+        {_SQLITE_REMAINING_CALL} GROUP BY o.message_id
+    ON CONFLICT (session_id, day, tool_name) DO UPDATE SET calls = calls + 1;
+    DELETE FROM analytics_tool_day WHERE session_id = OLD.session_id AND calls <= 0;
+    END"""
+
+
 def _sqlite_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -> str:
     """As _pg_usage_trigger, a row at a time."""
     body = []
@@ -419,7 +499,7 @@ def _sqlite_usage_trigger(name: str, event: str, transitions: tuple[str, ...]) -
 def _sqlite_install() -> list[str]:
     statements = []
     for name, table, event, transitions, refresh, only_tools in PG_TRIGGERS:
-        if name == SQLITE_COPY_TRIGGER:
+        if name in (SQLITE_COPY_TRIGGER, SQLITE_DELETE_TRIGGER):
             continue
         if refresh == "usage":
             statements += [
@@ -440,6 +520,7 @@ def _sqlite_install() -> list[str]:
     for name, trigger in (
         (SQLITE_NEW_CALL_TRIGGER, _SQLITE_NEW_CALL),
         (SQLITE_COPY_TRIGGER, _SQLITE_COPY),
+        (SQLITE_DELETE_TRIGGER, _SQLITE_DELETE),
     ):
         statements += [f"DROP TRIGGER IF EXISTS {name}", trigger]
     return statements

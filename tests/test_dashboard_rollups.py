@@ -211,3 +211,92 @@ def test_rebuild_rollups_command_re_sums_emptied_rollups_and_prints_the_rows_wri
         "Re-summed the rollups: 2 usage rows (conversation, day, model),"
         " 2 tool-call rows (conversation, day, tool).\n"
     )
+
+
+def insert_structure_rows(rows: list[tuple]) -> list[int]:
+    """message_structure rows in one plain-SQL statement: their ids, in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO message_structure (session_id, message_id, branch_id, message_type, "
+            "sequence_number, user_turn_number, branch_turn_number, tool_name, created_at) "
+            "VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+            + " RETURNING id",
+            [value for row in rows for value in row],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def delete_structure_rows(ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM message_structure WHERE id IN (" + ", ".join(["%s"] * len(ids)) + ")",
+            ids,
+        )
+
+
+def new_message(session_id: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO agent_messages (session_id, message_data) VALUES (%s, '{}') RETURNING id",
+            [session_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_deleted_tool_rows_move_their_calls_in_place():
+    # Each delete is one multi-row statement, as a purge or a branch delete is:
+    # the calls move off the (day, tool) they had and onto the one they have left.
+    data.conversation("del", turns=1)
+    now = timezone.now()
+    earlier = now - datetime.timedelta(days=3)
+    shared, alone, other = new_message("del"), new_message("del"), new_message("del")
+    original, early_copy, late_copy, only, untouched = insert_structure_rows(
+        [
+            ("del", shared, "main", "function_call", 101, 5, 5, "lookup", now),
+            # Two forks' copies of the call, one dated earlier.
+            ("del", shared, "x", "function_call", 102, 5, 5, "lookup", earlier),
+            ("del", shared, "y", "function_call", 103, 5, 5, "lookup", now),
+            ("del", alone, "main", "web_search_call", 104, 5, 5, None, earlier),
+            ("del", other, "main", "function_call", 105, 5, 5, "lookup", now),
+        ]
+    )
+    assert_rollups_match()
+    assert tools_from_rollup()[("del", utc_day(earlier), "lookup")] == 1
+
+    # The earlier copy and a call's only row: the shared call moves back to
+    # its original's day, the other call is gone.
+    delete_structure_rows([early_copy, only])
+    assert_rollups_match()
+    assert tools_from_rollup()[("del", utc_day(now), "lookup")] == 2
+    assert {tool for _, day, tool in tools_from_rollup() if day == utc_day(earlier)} == set()
+
+    # The original goes while a copy stays: the call stays where it is.
+    delete_structure_rows([original])
+    assert_rollups_match()
+    assert tools_from_rollup()[("del", utc_day(now), "lookup")] == 2
+
+    # The last copy and the other call's row together: only the turn's own call is left.
+    delete_structure_rows([late_copy, untouched])
+    assert_rollups_match()
+    assert sum(tools_from_rollup().values()) == 1
+
+
+def pop(times: int, position) -> None:
+    for _ in range(times):
+        conversations.pop_item(session_id="long", position=position)
+        assert_rollups_match()
+
+
+def test_popping_tool_calls_with_copies_on_a_branch_keeps_the_rollups_exact():
+    # 30 turns of 5 items, a call in each; the branch copies turns 1 to 19.
+    main = data.conversation("long", turns=30)
+    _, branch, _ = conversations.fork(session_id="long", turn_number=20, branch_name="x")
+    assert sum(tools_from_rollup().values()) == 30
+
+    pop(15, main)  # turns 28 to 30: their calls go
+    assert sum(tools_from_rollup().values()) == 27
+    pop(10, branch)  # the copies of turns 18 and 19: main still holds their calls
+    assert sum(tools_from_rollup().values()) == 27
+    pop(55, main)  # turns 17 to 27: turn 17's call stays, copied on the branch
+    assert sum(tools_from_rollup().values()) == 17
