@@ -282,6 +282,10 @@ def test_deleted_tool_rows_move_their_calls_in_place():
     assert sum(tools_from_rollup().values()) == 1
 
 
+def main_turns_with_usage() -> int:
+    return TurnUsage.objects.filter(session_id="long", branch_id="main").count()
+
+
 def pop(times: int, position) -> None:
     for _ in range(times):
         conversations.pop_item(session_id="long", position=position)
@@ -294,9 +298,13 @@ def test_popping_tool_calls_with_copies_on_a_branch_keeps_the_rollups_exact():
     _, branch, _ = conversations.fork(session_id="long", turn_number=20, branch_name="x")
     assert sum(tools_from_rollup().values()) == 30
 
-    pop(15, main)  # turns 28 to 30: their calls go
+    pop(15, main)  # turns 28 to 30: their calls and usage go
     assert sum(tools_from_rollup().values()) == 27
+    assert main_turns_with_usage() == 27
     pop(10, branch)  # the copies of turns 18 and 19: main still holds their calls
     assert sum(tools_from_rollup().values()) == 27
-    pop(55, main)  # turns 17 to 27: turn 17's call stays, copied on the branch
+    pop(3, main)  # part of turn 27: its usage stays
+    assert main_turns_with_usage() == 27
+    pop(52, main)  # the rest of turns 17 to 27: turn 17's call stays, copied on the branch
     assert sum(tools_from_rollup().values()) == 17
+    assert main_turns_with_usage() == 16

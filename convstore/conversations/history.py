@@ -252,12 +252,14 @@ def delete_unreferenced_messages(message_ids, *, using: str) -> None:
 
 
 # pop_item's statements, written out once as the append's are. The usage row
-# goes with the last row of its turn.
+# goes with the last row of its turn. The newest two rows are read: when the
+# second is of the same turn, the turn keeps a row and its usage stays, with no
+# query for it (most pops).
 _NEWEST_ROW_SQL = """
     SELECT ms.id, ms.message_id, ms.user_turn_number, m.message_data
     FROM message_structure ms LEFT JOIN agent_messages m ON m.id = ms.message_id
     WHERE ms.session_id = %s AND ms.branch_id = %s
-    ORDER BY ms.sequence_number DESC LIMIT 1
+    ORDER BY ms.sequence_number DESC LIMIT 2
 """
 _DELETE_ROW_SQL = "DELETE FROM message_structure WHERE id = %s"
 _DELETE_UNHELD_MESSAGE_SQL = """
@@ -285,13 +287,14 @@ def _remove_newest(session_id: str, branch_id: str, *, using: str) -> _NewestRow
     """Remove the branch's newest structure row, and what only it held; None if it is empty."""
     with fixed_sql_cursor(using) as cursor:
         cursor.execute(_NEWEST_ROW_SQL, [session_id, branch_id])
-        row = cursor.fetchone()
-        if row is None:
+        rows = [_NewestRow(*row) for row in cursor.fetchall()]
+        if not rows:
             return None
-        newest = _NewestRow(*row)
+        newest = rows[0]
+        turn_kept = len(rows) == 2 and rows[1].user_turn_number == newest.user_turn_number
         cursor.execute(_DELETE_ROW_SQL, [newest.id])
         cursor.execute(_DELETE_UNHELD_MESSAGE_SQL, [newest.message_id, newest.message_id])
-        if newest.user_turn_number is not None:
+        if newest.user_turn_number is not None and not turn_kept:
             where = [session_id, branch_id, newest.user_turn_number]
             cursor.execute(_DELETE_EMPTIED_TURN_USAGE_SQL, where + where)
     return newest
