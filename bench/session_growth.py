@@ -248,8 +248,18 @@ class Figures:
         return statistics.median(runs) if runs else None
 
 
+def load_usage_result() -> None:
+    """The RunResult store_run_usage gets (the SDK imported only once Django is set up)."""
+    if not USAGE_RESULT:
+        from convstore.scripted import Step, usage_result
+
+        usage = Step(input_tokens=1200, cached_tokens=400, output_tokens=300, reasoning_tokens=50)
+        USAGE_RESULT.append(usage_result(usage.usage()))
+
+
 async def seed(session, items: int) -> None:
     """Whole turns in big add_items calls, a usage row after each (untimed)."""
+    load_usage_result()
     turns = items // 4
     for first in range(1, turns + 1, SEED_BATCH // 4):
         last = min(first + SEED_BATCH // 4, turns + 1)
@@ -286,11 +296,6 @@ async def measure(
     label: str,
 ) -> Figures:
     """Every implementation's workloads at every size, interleaved, run by run."""
-    if not USAGE_RESULT:
-        from convstore.scripted import Step, usage_result
-
-        usage = Step(input_tokens=1200, cached_tokens=400, output_tokens=300, reasoning_tokens=50)
-        USAGE_RESULT.append(usage_result(usage.usage()))
     conversations = {}
     for name, open_session in implementations.items():
         for size in sizes:

@@ -158,6 +158,13 @@ class MessageStructure(models.Model):
                 fields=["session", "branch_id", "sequence_number"],
                 name="idx_structure_branch_seq",
             ),
+            # Ours: forking (the turn's user message, the rows before it) and a
+            # branch's turns in order, which go by branch_turn_number; without
+            # it they read every row of the branch.
+            models.Index(
+                fields=["session", "branch_id", "branch_turn_number"],
+                name="idx_structure_branch_turn",
+            ),
         ]
 
     def __str__(self) -> str:
