@@ -158,9 +158,7 @@ def trash_to_purge(cutoff: datetime.datetime, *, using: str) -> QuerySet[AgentSe
 
 
 def conversations_with_ttl(*, using: str) -> QuerySet[AgentSession]:
-    return AgentSession.objects.using(using).filter(
-        ttl_seconds__isnull=False, held_at__isnull=True
-    )
+    return AgentSession.objects.using(using).filter(ttl_seconds__isnull=False, held_at__isnull=True)
 
 
 def _expired_messages(session_id: str, ttl: int, now: datetime.datetime, using: str):
