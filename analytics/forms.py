@@ -43,6 +43,11 @@ class ConversationFilterForm(FilterForm):
         label="Branches",
     )
     model = forms.ChoiceField(required=False)
+    held = forms.ChoiceField(
+        choices=[("", "Held or not"), ("yes", "On legal hold")],
+        required=False,
+        label="Legal hold",
+    )
     sort = forms.ChoiceField(
         choices=[
             ("recent", "Last activity"),
@@ -54,7 +59,15 @@ class ConversationFilterForm(FilterForm):
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
-    defaults = {"q": "", "period": "all", "branched": "", "model": "", "sort": "recent", "page": 1}
+    defaults = {
+        "q": "",
+        "period": "all",
+        "branched": "",
+        "model": "",
+        "held": "",
+        "sort": "recent",
+        "page": 1,
+    }
 
     def __init__(self, *args, model_names: list[str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,6 +76,7 @@ class ConversationFilterForm(FilterForm):
     def filters(self) -> dict:
         values = self.values()
         values["branched"] = {"yes": True, "no": False}.get(values["branched"])
+        values["held"] = values["held"] == "yes"
         return values
 
 
@@ -98,3 +112,8 @@ class ForkForm(BranchForm):
     turn = forms.IntegerField(min_value=1)
     # Its length is checked where every new branch is, in convstore.conversations.
     name = forms.CharField(required=False, strip=True, label="Branch name")
+
+
+class HoldForm(forms.Form):
+    # Its length is checked where every hold is, in convstore.conversations.
+    reason = forms.CharField(strip=True, label="Reason")

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import retention_views, views
 from .converters import ConversationIdConverter
 
 app_name = "analytics"
@@ -41,6 +41,17 @@ urlpatterns = [
     path("actions/restore/<conversation_id:session_id>/", views.restore, name="restore"),
     path("actions/purge/<conversation_id:session_id>/", views.purge, name="purge"),
     path("actions/reprice/<conversation_id:session_id>/", views.reprice, name="reprice"),
+    path(
+        "actions/hold/<conversation_id:session_id>/",
+        retention_views.place_hold,
+        name="place_hold",
+    ),
+    path(
+        "actions/lift-hold/<conversation_id:session_id>/",
+        retention_views.lift_hold,
+        name="lift_hold",
+    ),
     path("trash/", views.trash_list, name="trash"),
+    path("storage/", retention_views.storage, name="storage"),
     path("audit/", views.audit, name="audit"),
 ]

@@ -9,6 +9,7 @@ Who may do what (checked here, never only in a template):
 | branch from a turn, make active, delete branch, | convstore.change_agentsession           |
 | move to trash, restore, re-price usage          |                                         |
 | purge                                           | convstore.purge_agentsession            |
+| place and lift a legal hold (retention_views)   | convstore.hold_agentsession             |
 | message text: in the transcript, the compare    | convstore.view_content                  |
 | page, the search, the audit details; exports    |                                         |
 
@@ -87,6 +88,7 @@ def _abilities(request: HttpRequest) -> dict:
     return {
         "can_edit": request.user.has_perm(CHANGE_PERMISSION),
         "can_purge": request.user.has_perm(PURGE_PERMISSION),
+        "can_hold": request.user.has_perm(conversations.HOLD_PERMISSION),
     }
 
 

@@ -66,6 +66,20 @@ class AgentSession(models.Model):
     # Bumped by every clear, so a session object sitting on a branch notices
     # that another object cleared the conversation and falls back to main.
     clear_generation = models.IntegerField(db_default=0)
+    # The TTL a DjangoSession was given: items older than this many seconds
+    # read as expired, and apply_retention deletes them.
+    ttl_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # A legal hold: while held_at is set, nothing purges the conversation and
+    # no retention policy trashes or trims it.
+    held_at = models.DateTimeField(null=True, blank=True)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    hold_reason = models.TextField(null=True, blank=True)
 
     class Meta:
         db_table = "agent_sessions"
@@ -74,6 +88,7 @@ class AgentSession(models.Model):
             ("purge_agentsession", "Can purge conversations for good"),
             # Without it, staff see every figure of a conversation but no message text.
             ("view_content", "Can read message content"),
+            ("hold_agentsession", "Can place and lift legal holds"),
         ]
         indexes = [
             # The conversation list and the overview: live conversations by activity.
@@ -88,6 +103,18 @@ class AgentSession(models.Model):
                 name="agent_sessions_trash",
                 condition=models.Q(deleted_at__isnull=False),
             ),
+            # The list's held filter and the storage page's legal holds.
+            models.Index(
+                fields=["-held_at"],
+                name="agent_sessions_held",
+                condition=models.Q(held_at__isnull=False),
+            ),
+            # apply_retention's TTL rule: the conversations that have a TTL.
+            models.Index(
+                fields=["session_id"],
+                name="agent_sessions_with_ttl",
+                condition=models.Q(ttl_seconds__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -96,6 +123,10 @@ class AgentSession(models.Model):
     @property
     def in_trash(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def on_hold(self) -> bool:
+        return self.held_at is not None
 
 
 class AgentMessage(models.Model):
@@ -280,6 +311,9 @@ class AuditEntry(models.Model):
         ENCRYPT = "encrypt", "Items encrypted"
         REKEY = "rekey", "Items re-encrypted"
         READ = "read", "Content read"
+        HOLD = "hold", "Legal hold placed"
+        RELEASE_HOLD = "release_hold", "Legal hold lifted"
+        EXPIRE = "expire", "Expired items deleted"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(
@@ -334,6 +368,30 @@ class AuditEntry(models.Model):
             key: TEXT_WITHHELD if key in MESSAGE_EDIT_TEXT_KEYS else value
             for key, value in detail.items()
         }
+
+
+class RetentionRun(models.Model):
+    """One run of apply_retention: when, whether it was a dry run, and what it did."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    dry_run = models.BooleanField()
+    # The policies in force for the run, in days (None: the rule was off / never).
+    retain_days = models.IntegerField(null=True, blank=True)
+    trash_days = models.IntegerField(null=True, blank=True)
+    # Per rule: {"trash_idle": n, "purge_trash": n, "expired_items": n, "expired_conversations": n}.
+    counts = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "convstore_retention_run"
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # The storage page: the last run, and the last run that was not a dry run.
+            models.Index(fields=["dry_run", "-started_at"], name="retention_run_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"retention {'dry run ' if self.dry_run else ''}at {self.started_at}"
 
 
 class ModelPrice(models.Model):

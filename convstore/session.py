@@ -53,7 +53,9 @@ class DjangoSession:
         using: The Django database alias (default: "default").
         ttl: With CONVSTORE_ENCRYPTION_KEYS set, get_items() leaves out items
             sealed more than ttl seconds ago, as the SDK's EncryptedSession(ttl=...)
-            does; None (the default) returns them all.
+            does; None (the default) returns them all. The conversation keeps
+            the TTL from the object's first append on: the dashboard marks older
+            items expired and apply_retention deletes them.
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class DjangoSession:
         self.using = using or DEFAULT_DB_ALIAS
         self._position: Position | None = None
         self._closed = False
+        self._ttl_saved = ttl is None
 
     def __repr__(self) -> str:
         branch = self._position.branch_id if self._position else "(not loaded)"
@@ -160,6 +163,9 @@ class DjangoSession:
             self._position = conversations.append_items(
                 session_id=self.session_id, items=items, position=self._start(), using=self.using
             )
+            if not self._ttl_saved:
+                conversations.set_ttl(session_id=self.session_id, ttl=self.ttl, using=self.using)
+                self._ttl_saved = True
 
         await sync_thread.call(write, using=self.using, settle=True)
 

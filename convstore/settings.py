@@ -4,6 +4,7 @@ DATABASE_URL   default: a SQLite file under var/
 SECRET_KEY     required unless DEBUG is on
 DEBUG          "1"/"true" to enable (default off)
 ALLOWED_HOSTS  comma-separated (default: localhost names when DEBUG is on)
+CONVSTORE_RETAIN_DAYS, CONVSTORE_TRASH_DAYS  retention policies (convstore.policies)
 """
 
 import os
@@ -13,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from convstore.encryption import parse_master_keys
+from convstore.policies import DEFAULT_TRASH_DAYS, parse_days
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -170,6 +172,17 @@ DATABASES = {"default": database_config()}
 
 # Master keys for items encrypted at rest, newest first (convstore.encryption).
 CONVSTORE_ENCRYPTION_KEYS = parse_master_keys(os.environ.get("CONVSTORE_ENCRYPTION_KEYS", ""))
+
+# Retention policies, in days (convstore.policies); apply_retention applies them.
+CONVSTORE_RETAIN_DAYS = parse_days(
+    "CONVSTORE_RETAIN_DAYS", os.environ.get("CONVSTORE_RETAIN_DAYS"), default=None, never=False
+)
+CONVSTORE_TRASH_DAYS = parse_days(
+    "CONVSTORE_TRASH_DAYS",
+    os.environ.get("CONVSTORE_TRASH_DAYS"),
+    default=DEFAULT_TRASH_DAYS,
+    never=True,
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -28,6 +28,7 @@ from .overview import (
     overview_totals_get,
 )
 from .records import audit_list, trash_list
+from .storage import storage_get
 
 __all__ = [
     "AUDIT_PER_PAGE",
@@ -49,5 +50,6 @@ __all__ = [
     "most_called_tool_list",
     "overview_totals_get",
     "period_start",
+    "storage_get",
     "trash_list",
 ]

@@ -73,6 +73,7 @@ KIND_LABELS = {
     "tool_call": "Tool call",
     "tool_output": "Tool output",
     "reasoning": "Reasoning",
+    "expired": "Expired",
 }
 
 
@@ -116,7 +117,12 @@ def conversation_detail_get(
     last_turn = None if number == num_pages else number * TURNS_PER_PAGE
     usage_rows = [row for row in all_usage if row["branch_id"] == branch_id]
     transcript = queries.branch_transcript(
-        session.pk, branch_id, first_turn=first_turn, last_turn=last_turn, usage=usage_rows
+        session.pk,
+        branch_id,
+        first_turn=first_turn,
+        last_turn=last_turn,
+        usage=usage_rows,
+        ttl=session.ttl_seconds,
     )
     return {
         "session": session,

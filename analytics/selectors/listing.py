@@ -87,8 +87,11 @@ def _conversations_matching(
     branched: bool | None,
     model: str,
     search_text: bool,
+    held: bool = False,
 ) -> QuerySet[AgentSession]:
     sessions = AgentSession.objects.filter(deleted_at__isnull=True)
+    if held:
+        sessions = sessions.filter(held_at__isnull=False)
     if since is not None:
         sessions = sessions.filter(updated_at__gte=since)
     if q:
@@ -179,6 +182,7 @@ def conversation_list(
     period: str = "all",
     branched: bool | None = None,
     model: str = "",
+    held: bool = False,
     sort: str = "recent",
     page: int = 1,
     per_page: int = CONVERSATIONS_PER_PAGE,
@@ -186,7 +190,8 @@ def conversation_list(
 ) -> Page:
     """Live conversations matching the filters, one page, with a totals line in page.extra.
 
-    q matches ids and titles, and message text unless search_text is False.
+    q matches ids and titles, and message text unless search_text is False;
+    held keeps only the conversations on legal hold.
     """
     matching = _conversations_matching(
         q=q,
@@ -194,6 +199,7 @@ def conversation_list(
         branched=branched,
         model=model,
         search_text=search_text,
+        held=held,
     )
     totals = UsageDay.objects.filter(session_id__in=matching.values("pk")).aggregate(**ROLLUP_SUMS)
     result = _conversation_page(

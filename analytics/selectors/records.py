@@ -14,6 +14,7 @@ from convstore.models import (
     AgentSession,
     AuditEntry,
 )
+from convstore.policies import retention_policies
 
 from .common import (
     AUDIT_PER_PAGE,
@@ -27,15 +28,22 @@ from .listing import per_session_aggregate, with_conversation_figures
 
 
 def trash_list(*, page: int = 1, per_page: int = TRASH_PER_PAGE) -> Page:
+    """The trash, newest first; each row with purge_on, when the trash policy purges it
+    (None: held, or the trash is kept forever)."""
     trashed = AgentSession.objects.filter(deleted_at__isnull=False).select_related("deleted_by")
     messages = AgentMessage.objects.filter(session_id=OuterRef("pk"))
-    return page_of(
+    found = page_of(
         with_conversation_figures(trashed)
         .annotate(message_count=per_session_aggregate(messages, Count("id")))
         .order_by(F("deleted_at").desc(), "session_id"),
         number=page,
         per_page=per_page,
     )
+    policies = retention_policies()
+    for session in found.rows:
+        session.purge_on = None if session.on_hold else policies.purge_date(session.deleted_at)
+    found.extra["trash_days"] = policies.trash_days
+    return found
 
 
 def audit_list(

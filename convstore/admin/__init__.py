@@ -7,4 +7,4 @@ are read-only here. Lists stay cheap at 100,000 conversations: no per-row
 queries, no full counts, an estimated count for unfiltered huge tables.
 """
 
-from . import conversations, derived, messages, prices  # noqa: F401  (registers the admins)
+from . import conversations, derived, messages, prices, retention  # noqa: F401  (registers the admins)

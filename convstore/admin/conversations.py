@@ -34,6 +34,21 @@ class TrashFilter(DeletedAtFilter):
     deleted = ("trash", "In the trash")
 
 
+class HoldFilter(admin.SimpleListFilter):
+    title = "legal hold"
+    parameter_name = "held"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "On legal hold"), ("no", "Not held")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(held_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(held_at__isnull=True)
+        return queryset
+
+
 def _run_for_each(modeladmin, request, queryset, write, done: str) -> None:
     """Apply a write-layer function to each selected conversation, reporting failures."""
     succeeded = 0
@@ -58,9 +73,10 @@ class AgentSessionAdmin(BigTableAdmin):
         "active_branch_id",
         "deleted_at",
         "deleted_by",
+        "held_at",
     )
     list_select_related = ("deleted_by",)
-    list_filter = (TrashFilter,)
+    list_filter = (TrashFilter, HoldFilter)
     search_fields = ("^session_id", "title")
     ordering = ("-updated_at", "session_id")
     fields = (
@@ -72,11 +88,23 @@ class AgentSessionAdmin(BigTableAdmin):
         "clear_generation",
         "deleted_at",
         "deleted_by",
+        "ttl_seconds",
+        "held_at",
+        "held_by",
+        "hold_reason",
         "lists",
     )
     # Only the title is edited here; every other change is a conversations write.
     readonly_fields = tuple(name for name in fields if name != "title")
-    actions = ("move_to_trash", "restore", "recompute_structure", "export_sqlite", "purge")
+    actions = (
+        "move_to_trash",
+        "restore",
+        "recompute_structure",
+        "export_sqlite",
+        "purge",
+        "place_hold",
+        "lift_hold",
+    )
     formfield_overrides = {models.TextField: {"widget": forms.TextInput(attrs={"size": 80})}}
     change_form_template = "admin/convstore/agentsession/change_form.html"
 
@@ -90,6 +118,9 @@ class AgentSessionAdmin(BigTableAdmin):
 
     def has_purge_permission(self, request) -> bool:
         return request.user.has_perm(conversations.PURGE_PERMISSION)
+
+    def has_hold_permission(self, request) -> bool:
+        return request.user.has_perm(conversations.HOLD_PERMISSION)
 
     def has_read_content_permission(self, request) -> bool:
         return self.has_view_permission(request) and reads_text(request)
@@ -181,6 +212,36 @@ class AgentSessionAdmin(BigTableAdmin):
         return TemplateResponse(
             request, "admin/convstore/agentsession/purge_confirmation.html", context
         )
+
+    @admin.action(description="Place on legal hold", permissions=["hold"])
+    def place_hold(self, request, queryset) -> TemplateResponse | None:
+        return self._hold_step(request, queryset, conversations.place_hold, "place_hold")
+
+    @admin.action(description="Lift legal hold", permissions=["hold"])
+    def lift_hold(self, request, queryset) -> TemplateResponse | None:
+        return self._hold_step(request, queryset, conversations.lift_hold, "lift_hold")
+
+    def _hold_step(self, request, queryset, write, action: str) -> TemplateResponse | None:
+        """Ask for the reason; with it, apply the write to each conversation."""
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("confirmed") == "yes" and reason:
+
+            def with_reason(**arguments):
+                return write(reason=reason, **arguments)
+
+            done = "Placed on legal hold" if action == "place_hold" else "Legal hold lifted"
+            _run_for_each(self, request, queryset, with_reason, done)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Place on legal hold" if action == "place_hold" else "Lift legal hold",
+            "action": action,
+            "missing_reason": request.POST.get("confirmed") == "yes",
+            "opts": self.model._meta,
+            "conversations": list(queryset.values("session_id", "title", "held_at")),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/convstore/agentsession/hold_reason.html", context)
 
 
 def _page(request: HttpRequest, queryset, parameter: str):

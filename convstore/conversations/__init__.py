@@ -8,13 +8,14 @@ and sequence numbers are assigned without gaps or duplicates.
 
 Audited (an AuditEntry naming the user, or without one "agent" unless the
 caller gives another label): fork, set_active_branch, delete_branch, clear,
-trash, restore, purge, set_title, edit_message, recompute_structure,
+trash, restore, purge, place_hold, lift_hold, set_title, edit_message, recompute_structure,
 reprice_usage, import_conversation, save_price, delete_price, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
-rekey_items, which work in batches of their own transactions; and, through
+rekey_items, which work in batches of their own transactions; apply_retention's
+moves, purges and deletions of expired items (labelled "retention"); and, through
 record_content_read(s), a person's reads of message text. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
-adopt_unstructured_messages; nor seed_default_prices.
+adopt_unstructured_messages and set_ttl; nor seed_default_prices.
 
 A "position" is what a session object holds: the branch it writes to and the
 clear generation it last saw. When another writer has cleared the conversation
@@ -24,6 +25,7 @@ since, the position falls back to main, as in the SDK.
 from .base import (
     BRANCH_NAME_MAX_LENGTH,
     ConversationError,
+    ConversationHeld,
     ConversationInTrash,
     ConversationNotFound,
     Position,
@@ -57,6 +59,15 @@ from .repairs import (
     seed_default_prices,
     set_title,
 )
+from .retention import (
+    HOLD_PERMISSION,
+    RETENTION_ACTOR,
+    RetentionReport,
+    apply_retention,
+    lift_hold,
+    place_hold,
+    set_ttl,
+)
 from .trash import PURGE_PERMISSION, purge, restore, trash
 from .usage import COST_STEP, record_usage, reprice_usage
 
@@ -65,16 +76,21 @@ __all__ = [
     "CONTENT_PERMISSION",
     "COST_STEP",
     "DERIVED_FIELDS",
+    "HOLD_PERMISSION",
     "PURGE_PERMISSION",
     "READ_KINDS",
     "READ_REPEAT_WINDOW",
+    "RETENTION_ACTOR",
     "ConversationError",
+    "ConversationHeld",
     "ConversationInTrash",
     "ConversationNotFound",
     "KeyRun",
     "Position",
+    "RetentionReport",
     "adopt_unstructured_messages",
     "append_items",
+    "apply_retention",
     "check_branch",
     "check_branch_name",
     "check_sdk_item",
@@ -86,6 +102,8 @@ __all__ = [
     "encrypt_plaintext_items",
     "fork",
     "import_conversation",
+    "lift_hold",
+    "place_hold",
     "pop_item",
     "purge",
     "recompute_structure",
@@ -99,6 +117,7 @@ __all__ = [
     "seed_default_prices",
     "set_active_branch",
     "set_title",
+    "set_ttl",
     "trash",
     "truncate_sqlite_wal",
     "vacuum_full_messages",

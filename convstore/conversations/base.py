@@ -29,6 +29,16 @@ class ConversationNotFound(ConversationError):
     pass
 
 
+class ConversationHeld(ConversationError):
+    """The conversation is on legal hold: it cannot be purged, by anyone or any policy."""
+
+    def __init__(self, session_id: str):
+        super().__init__(
+            f"Conversation '{session_id}' is on legal hold and cannot be purged;"
+            " lift the hold first"
+        )
+
+
 # The longest branch name a write accepts, from agent code, the dashboard or a file.
 BRANCH_NAME_MAX_LENGTH = 200
 

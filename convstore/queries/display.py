@@ -1,5 +1,6 @@
 """The dashboard's reads of one conversation: transcript, usage and branches as shown."""
 
+import datetime
 import hashlib
 import json
 from typing import Any
@@ -129,6 +130,20 @@ def item_view(item: Any, message_type: str, tool_name: str | None) -> dict:
     return {**view, "kind": "other", "detail": _pretty_json(item)}
 
 
+EXPIRED_TEXT = "(expired: older than the conversation's TTL)"
+
+
+def expired_view(message_type: str, tool_name: str | None) -> dict:
+    """An item older than its conversation's TTL: shown as expired, without its content."""
+    return {
+        "type": message_type,
+        "tool_name": tool_name,
+        "kind": "expired",
+        "text": EXPIRED_TEXT,
+        "detail": "",
+    }
+
+
 def branch_turn_count(session_id: str, branch_id: str, *, using: str = DEFAULT_DB_ALIAS) -> int:
     turns = branch_structure_rows(session_id, branch_id, using).aggregate(n=Max("user_turn_number"))
     return turns["n"] or 0
@@ -141,6 +156,7 @@ def branch_transcript(
     first_turn: int | None = None,
     last_turn: int | None = None,
     usage: list[dict] | None = None,
+    ttl: int | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> list[dict]:
     """The branch's items grouped by user turn, each turn with its usage.
@@ -149,7 +165,9 @@ def branch_transcript(
     or None}; items before the first user message form turn 0. fork_turn is
     the turn number conversations.fork takes to branch from this turn.
     usage: the branch's usage_view rows, when the caller has read them already.
+    ttl: the conversation's TTL in seconds; older items show as expired.
     """
+    expired_before = timezone.now() - datetime.timedelta(seconds=ttl) if ttl else None
     rows = branch_structure_rows(session_id, branch_id, using)
     usage_rows = TurnUsage.objects.using(using).filter(session_id=session_id, branch_id=branch_id)
     if first_turn is not None:
@@ -162,12 +180,15 @@ def branch_transcript(
         usage = [usage_view(row) for row in usage_rows.values(*USAGE_VIEW_FIELDS)]
     usage_by_turn = {row["turn"]: row for row in usage}
     turns: dict[int, dict] = {}
-    for number, kind, tool, branch_turn, data in rows.order_by("sequence_number").values_list(
+    for number, kind, tool, branch_turn, data, created_at in rows.order_by(
+        "sequence_number"
+    ).values_list(
         "user_turn_number",
         "message_type",
         "tool_name",
         "branch_turn_number",
         "message__message_data",
+        "message__created_at",
     ):
         number = number or 0
         turn = turns.setdefault(
@@ -176,7 +197,10 @@ def branch_transcript(
         )
         if kind == "user" and turn["fork_turn"] is None:
             turn["fork_turn"] = branch_turn
-        turn["items"].append(item_view(shown_item(session_id, data), kind, tool))
+        if expired_before is not None and created_at is not None and created_at < expired_before:
+            turn["items"].append(expired_view(kind, tool))
+        else:
+            turn["items"].append(item_view(shown_item(session_id, data), kind, tool))
     return list(turns.values())
 
 
