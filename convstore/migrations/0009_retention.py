@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('convstore', '0007_content_reads'),
+        ('convstore', '0008_structure_branch_turn_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
