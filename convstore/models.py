@@ -66,6 +66,10 @@ class AgentSession(models.Model):
     # Bumped by every clear, so a session object sitting on a branch notices
     # that another object cleared the conversation and falls back to main.
     clear_generation = models.IntegerField(db_default=0)
+    # The max_messages the agent's DjangoSession last wrote with (None: keeps
+    # everything), and how many items that limit has trimmed so far, on any branch.
+    max_messages = models.IntegerField(null=True, blank=True)
+    trimmed_items = models.IntegerField(db_default=0)
 
     class Meta:
         db_table = "agent_sessions"

@@ -27,11 +27,18 @@ from .base import (
     ConversationInTrash,
     ConversationNotFound,
     Position,
+    TurnTrimmed,
     check_branch_name,
     check_session_id,
 )
 from .branches import check_branch, delete_branch, fork, set_active_branch
-from .history import adopt_unstructured_messages, append_items, clear, pop_item
+from .history import (
+    adopt_unstructured_messages,
+    append_items,
+    check_max_messages,
+    clear,
+    pop_item,
+)
 from .imports import import_conversation
 from .keys import (
     KeyRun,
@@ -73,10 +80,12 @@ __all__ = [
     "ConversationNotFound",
     "KeyRun",
     "Position",
+    "TurnTrimmed",
     "adopt_unstructured_messages",
     "append_items",
     "check_branch",
     "check_branch_name",
+    "check_max_messages",
     "check_sdk_item",
     "check_session_id",
     "clear",

@@ -29,6 +29,17 @@ class ConversationNotFound(ConversationError):
     pass
 
 
+class TurnTrimmed(ConversationError):
+    """A fork from a turn whose user message max_messages deleted."""
+
+    def __init__(self, turn_number: int, branch_id: str, max_messages: int | None):
+        kept = f"its newest {max_messages} items" if max_messages else "its newest items"
+        super().__init__(
+            f"Turn {turn_number} of branch '{branch_id}' was trimmed: the conversation keeps"
+            f" {kept} (max_messages). Branch from a later turn"
+        )
+
+
 # The longest branch name a write accepts, from agent code, the dashboard or a file.
 BRANCH_NAME_MAX_LENGTH = 200
 
