@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import bulk_views, views
 from .converters import ConversationIdConverter
 
 app_name = "analytics"
@@ -41,6 +41,13 @@ urlpatterns = [
     path("actions/restore/<conversation_id:session_id>/", views.restore, name="restore"),
     path("actions/purge/<conversation_id:session_id>/", views.purge, name="purge"),
     path("actions/reprice/<conversation_id:session_id>/", views.reprice, name="reprice"),
+    path(
+        "actions/bulk/conversations/",
+        bulk_views.bulk,
+        {"place": "conversations"},
+        name="bulk_conversations",
+    ),
+    path("actions/bulk/trash/", bulk_views.bulk, {"place": "trash"}, name="bulk_trash"),
     path("trash/", views.trash_list, name="trash"),
     path("audit/", views.audit, name="audit"),
 ]

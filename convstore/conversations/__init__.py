@@ -12,7 +12,9 @@ trash, restore, purge, set_title, edit_message, recompute_structure,
 reprice_usage, import_conversation, save_price, delete_price, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
 rekey_items, which work in batches of their own transactions; and, through
-record_content_read(s), a person's reads of message text. Not audited,
+record_content_read(s) and record_bulk_export, a person's reads of message
+text. bulk_apply runs trash, restore or purge over many conversations, each
+audited with the bulk action's shared id. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
 adopt_unstructured_messages; nor seed_default_prices.
 
@@ -32,6 +34,7 @@ from .base import (
     check_session_id,
 )
 from .branches import check_branch, delete_branch, fork, set_active_branch
+from .bulk import BULK_WRITES, BulkOutcome, bulk_apply, new_bulk, record_bulk_export
 from .history import (
     adopt_unstructured_messages,
     append_items,
@@ -69,12 +72,14 @@ from .usage import COST_STEP, record_usage, reprice_usage
 
 __all__ = [
     "BRANCH_NAME_MAX_LENGTH",
+    "BULK_WRITES",
     "CONTENT_PERMISSION",
     "COST_STEP",
     "DERIVED_FIELDS",
     "PURGE_PERMISSION",
     "READ_KINDS",
     "READ_REPEAT_WINDOW",
+    "BulkOutcome",
     "ConversationError",
     "ConversationInTrash",
     "ConversationNotFound",
@@ -83,6 +88,7 @@ __all__ = [
     "TurnTrimmed",
     "adopt_unstructured_messages",
     "append_items",
+    "bulk_apply",
     "check_branch",
     "check_branch_name",
     "check_max_messages",
@@ -95,9 +101,11 @@ __all__ = [
     "encrypt_plaintext_items",
     "fork",
     "import_conversation",
+    "new_bulk",
     "pop_item",
     "purge",
     "recompute_structure",
+    "record_bulk_export",
     "record_content_read",
     "record_content_reads",
     "record_usage",
