@@ -277,6 +277,7 @@ class AuditEntry(models.Model):
         ENCRYPT = "encrypt", "Items encrypted"
         REKEY = "rekey", "Items re-encrypted"
         READ = "read", "Content read"
+        BACKUP = "backup", "Backup taken"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(

@@ -28,7 +28,7 @@ from .overview import (
     most_called_tool_list,
     overview_totals_get,
 )
-from .records import audit_list, trash_list
+from .records import audit_list, last_backup_get, trash_list
 
 __all__ = [
     "AUDIT_PER_PAGE",
@@ -46,6 +46,7 @@ __all__ = [
     "conversation_list",
     "costliest_conversation_list",
     "daily_usage_get",
+    "last_backup_get",
     "matching_conversation_ids",
     "model_mix_list",
     "model_name_list",

@@ -11,7 +11,8 @@ caller gives another label): fork, set_active_branch, delete_branch, clear,
 trash, restore, purge, set_title, edit_message, recompute_structure,
 reprice_usage, import_conversation, save_price, delete_price, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
-rekey_items, which work in batches of their own transactions; and, through
+rekey_items, which work in batches of their own transactions; record_backup
+(labelled "command"); and, through
 record_content_read(s) and record_bulk_export, a person's reads of message
 text. bulk_apply runs trash, restore or purge over many conversations, each
 audited with the bulk action's shared id. Not audited,
@@ -23,6 +24,7 @@ clear generation it last saw. When another writer has cleared the conversation
 since, the position falls back to main, as in the SDK.
 """
 
+from .backups import record_backup
 from .base import (
     BRANCH_NAME_MAX_LENGTH,
     ConversationError,
@@ -105,6 +107,7 @@ __all__ = [
     "pop_item",
     "purge",
     "recompute_structure",
+    "record_backup",
     "record_bulk_export",
     "record_content_read",
     "record_content_reads",
