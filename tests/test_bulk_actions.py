@@ -4,7 +4,7 @@ import json
 import sqlite3
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -330,3 +330,24 @@ def test_the_action_runs_a_fixed_number_of_queries_per_conversation(editor):
     per_conversation = (eight - four) / 4
     assert per_conversation == int(per_conversation) <= 8
     assert len(trashed_ids()) == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_batch_commits_on_its_own(editor):
+    for number in range(5):
+        data.conversation(f"many-{number}", turns=1)
+    seen_at_commit: list[int] = []
+
+    def note_each_trash(execute, sql, params, many, context):
+        if sql.startswith('UPDATE "agent_sessions" SET "deleted_at"'):
+            # Runs when the transaction this trash is part of commits.
+            transaction.on_commit(lambda: seen_at_commit.append(len(trashed_ids())))
+        return execute(sql, params, many, context)
+
+    bulk = conversations.new_bulk(action="trash", scope="matching", filter={})
+    ids = [f"many-{number}" for number in range(5)]
+    with connection.execute_wrapper(note_each_trash):
+        outcome = conversations.bulk_apply(bulk=bulk, session_ids=ids, actor=editor, batch_size=2)
+    assert outcome.done == ids
+    # Three commits: after two conversations, after four, after five.
+    assert seen_at_commit == [2, 2, 4, 4, 5]
