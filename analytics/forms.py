@@ -117,3 +117,45 @@ class ForkForm(BranchForm):
 class HoldForm(forms.Form):
     # Its length is checked where every hold is, in convstore.conversations.
     reason = forms.CharField(strip=True, label="Reason")
+
+
+# The bulk actions of each page that lists conversations, as the menu names them.
+BULK_ACTIONS = {
+    "conversations": [
+        ("trash", "Move to trash"),
+        ("export_jsonl", "Export as JSON lines"),
+        ("export_sqlite", "Export as an Agents SDK file"),
+    ],
+    "trash": [("restore", "Restore"), ("purge", "Purge for good")],
+}
+BULK_SCOPES = [("selected", "The selected rows"), ("matching", "All matching")]
+# More ids than any page shows: a bigger choice is "all matching".
+BULK_MAX_IDS = 1000
+
+
+class ConversationIdsField(forms.Field):
+    """The ids of the rows chosen on a page: a repeated field, as checkboxes send it."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[str]:
+        ids = [str(item) for item in value or []]
+        if len(ids) > BULK_MAX_IDS:
+            raise forms.ValidationError(
+                f"At most {BULK_MAX_IDS:,} rows can be chosen; choose all matching instead."
+            )
+        return ids
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(label="Action")
+    scope = forms.ChoiceField(choices=BULK_SCOPES, initial="selected", label="Apply to")
+    ids = ConversationIdsField(required=False, label="Rows")
+    confirmed = forms.BooleanField(required=False)
+
+    def __init__(self, *args, place: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = BULK_ACTIONS[place]
+
+    def action_label(self) -> str:
+        return dict(self.fields["action"].choices)[self.cleaned_data["action"]]

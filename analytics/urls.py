@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import retention_views, views
+from . import bulk_views, retention_views, views
 from .converters import ConversationIdConverter
 
 app_name = "analytics"
@@ -51,6 +51,13 @@ urlpatterns = [
         retention_views.lift_hold,
         name="lift_hold",
     ),
+    path(
+        "actions/bulk/conversations/",
+        bulk_views.bulk,
+        {"place": "conversations"},
+        name="bulk_conversations",
+    ),
+    path("actions/bulk/trash/", bulk_views.bulk, {"place": "trash"}, name="bulk_trash"),
     path("trash/", views.trash_list, name="trash"),
     path("storage/", retention_views.storage, name="storage"),
     path("audit/", views.audit, name="audit"),

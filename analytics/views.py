@@ -50,6 +50,7 @@ VIEW_PERMISSIONS = ("convstore.view_agentsession", "convstore.change_agentsessio
 CHANGE_PERMISSION = "convstore.change_agentsession"
 PURGE_PERMISSION = conversations.PURGE_PERMISSION
 CONTENT_PERMISSION = conversations.CONTENT_PERMISSION
+BULK_FILTER_FIELDS = ("q", "period", "branched", "model", "held", "sort")
 
 
 def staff_member(view: Callable) -> Callable:
@@ -89,6 +90,7 @@ def _abilities(request: HttpRequest) -> dict:
         "can_edit": request.user.has_perm(CHANGE_PERMISSION),
         "can_purge": request.user.has_perm(PURGE_PERMISSION),
         "can_hold": request.user.has_perm(conversations.HOLD_PERMISSION),
+        "can_export": request.user.has_perm(CONTENT_PERMISSION),
     }
 
 
@@ -136,6 +138,9 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
         "query": query,
         "search_text": search_text,
         "encrypted": encryption.enabled(),
+        # What a bulk action's form carries along: the filter that "all matching" means.
+        "bulk_filter": {k: v for k, v in query.items() if k in BULK_FILTER_FIELDS},
+        **_abilities(request),
     }
     return render(
         request, _page_template(request, "analytics/conversations.html", "results"), context
@@ -431,6 +436,8 @@ def export(request: HttpRequest, session_id: str, fmt: str) -> HttpResponse:
 
 def _render_trash(request: HttpRequest, page: int | None) -> HttpResponse:
     context = {"page": selectors.trash_list(page=page or 1), **_abilities(request)}
+    if context["can_edit"]:
+        context["trash_count"] = selectors.trash_count()
     return render(request, _page_template(request, "analytics/trash.html", "list"), context)
 
 

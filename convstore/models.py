@@ -80,6 +80,10 @@ class AgentSession(models.Model):
         related_name="+",
     )
     hold_reason = models.TextField(null=True, blank=True)
+    # The max_messages the agent's DjangoSession last wrote with (None: keeps
+    # everything), and how many items that limit has trimmed so far, on any branch.
+    max_messages = models.IntegerField(null=True, blank=True)
+    trimmed_items = models.IntegerField(db_default=0)
 
     class Meta:
         db_table = "agent_sessions"
@@ -314,6 +318,7 @@ class AuditEntry(models.Model):
         HOLD = "hold", "Legal hold placed"
         RELEASE_HOLD = "release_hold", "Legal hold lifted"
         EXPIRE = "expire", "Expired items deleted"
+        BACKUP = "backup", "Backup taken"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(

@@ -56,6 +56,11 @@ class DjangoSession:
             does; None (the default) returns them all. The conversation keeps
             the TTL from the object's first append on: the dashboard marks older
             items expired and apply_retention deletes them.
+        max_messages: Max messages to keep: the branch this object writes keeps
+            its newest max_messages items, and an append that goes past them
+            deletes the older ones in its transaction. Usage rows stay and turn
+            numbers do not change; a trimmed turn cannot be branched from.
+            None (the default) keeps everything.
     """
 
     def __init__(
@@ -65,8 +70,11 @@ class DjangoSession:
         session_settings: SessionSettings | dict[str, Any] | None = None,
         using: str | None = None,
         ttl: int | None = None,
+        max_messages: int | None = None,
     ):
         conversations.check_session_id(session_id)
+        conversations.check_max_messages(max_messages)
+        self.max_messages = max_messages
         if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0):
             raise ValueError(f"ttl must be a positive number of seconds or None, not {ttl!r}")
         self.ttl = ttl
@@ -161,7 +169,11 @@ class DjangoSession:
 
         def write():
             self._position = conversations.append_items(
-                session_id=self.session_id, items=items, position=self._start(), using=self.using
+                session_id=self.session_id,
+                items=items,
+                position=self._start(),
+                max_messages=self.max_messages,
+                using=self.using,
             )
             if not self._ttl_saved:
                 conversations.set_ttl(session_id=self.session_id, ttl=self.ttl, using=self.using)

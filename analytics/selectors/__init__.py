@@ -7,6 +7,7 @@ Trashed conversations are left out everywhere but trash_list. Named
 there is no such thing); period_start only turns a period into a date.
 """
 
+from .bulk import chosen_conversation_ids, matching_conversation_ids, trash_count, trash_ids
 from .common import (
     AUDIT_PER_PAGE,
     CONVERSATIONS_PER_PAGE,
@@ -27,7 +28,7 @@ from .overview import (
     most_called_tool_list,
     overview_totals_get,
 )
-from .records import audit_list, trash_list
+from .records import audit_list, last_backup_get, trash_list
 from .storage import storage_get
 
 __all__ = [
@@ -41,15 +42,20 @@ __all__ = [
     "Page",
     "audit_list",
     "branch_comparison_get",
+    "chosen_conversation_ids",
     "conversation_detail_get",
     "conversation_list",
     "costliest_conversation_list",
     "daily_usage_get",
+    "last_backup_get",
+    "matching_conversation_ids",
     "model_mix_list",
     "model_name_list",
     "most_called_tool_list",
     "overview_totals_get",
     "period_start",
     "storage_get",
+    "trash_count",
+    "trash_ids",
     "trash_list",
 ]

@@ -46,6 +46,12 @@ def trash_list(*, page: int = 1, per_page: int = TRASH_PER_PAGE) -> Page:
     return found
 
 
+def last_backup_get() -> AuditEntry | None:
+    """The audit entry of the newest `manage.py backup` run, for the storage page."""
+    backups = AuditEntry.objects.filter(action=AuditEntry.Action.BACKUP)
+    return backups.order_by("-at", "-id").first()
+
+
 def audit_list(
     *,
     action: str = "",

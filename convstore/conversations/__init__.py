@@ -11,9 +11,12 @@ caller gives another label): fork, set_active_branch, delete_branch, clear,
 trash, restore, purge, place_hold, lift_hold, set_title, edit_message, recompute_structure,
 reprice_usage, import_conversation, save_price, delete_price, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
-rekey_items, which work in batches of their own transactions; apply_retention's
-moves, purges and deletions of expired items (labelled "retention"); and, through
-record_content_read(s), a person's reads of message text. Not audited,
+rekey_items, which work in batches of their own transactions; record_backup
+(labelled "command"); apply_retention's moves, purges and deletions of expired
+items (labelled "retention"); and, through record_content_read(s) and
+record_bulk_export, a person's reads of message text. bulk_apply runs trash,
+restore or purge over many conversations, each audited with the bulk action's
+shared id. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
 adopt_unstructured_messages and set_ttl; nor seed_default_prices.
 
@@ -22,6 +25,7 @@ clear generation it last saw. When another writer has cleared the conversation
 since, the position falls back to main, as in the SDK.
 """
 
+from .backups import record_backup
 from .base import (
     BRANCH_NAME_MAX_LENGTH,
     ConversationError,
@@ -29,11 +33,19 @@ from .base import (
     ConversationInTrash,
     ConversationNotFound,
     Position,
+    TurnTrimmed,
     check_branch_name,
     check_session_id,
 )
 from .branches import check_branch, delete_branch, fork, set_active_branch
-from .history import adopt_unstructured_messages, append_items, clear, pop_item
+from .bulk import BULK_WRITES, BulkOutcome, bulk_apply, new_bulk, record_bulk_export
+from .history import (
+    adopt_unstructured_messages,
+    append_items,
+    check_max_messages,
+    clear,
+    pop_item,
+)
 from .imports import import_conversation
 from .keys import (
     KeyRun,
@@ -73,6 +85,7 @@ from .usage import COST_STEP, record_usage, reprice_usage
 
 __all__ = [
     "BRANCH_NAME_MAX_LENGTH",
+    "BULK_WRITES",
     "CONTENT_PERMISSION",
     "COST_STEP",
     "DERIVED_FIELDS",
@@ -81,6 +94,7 @@ __all__ = [
     "READ_KINDS",
     "READ_REPEAT_WINDOW",
     "RETENTION_ACTOR",
+    "BulkOutcome",
     "ConversationError",
     "ConversationHeld",
     "ConversationInTrash",
@@ -88,11 +102,14 @@ __all__ = [
     "KeyRun",
     "Position",
     "RetentionReport",
+    "TurnTrimmed",
     "adopt_unstructured_messages",
     "append_items",
     "apply_retention",
+    "bulk_apply",
     "check_branch",
     "check_branch_name",
+    "check_max_messages",
     "check_sdk_item",
     "check_session_id",
     "clear",
@@ -103,10 +120,13 @@ __all__ = [
     "fork",
     "import_conversation",
     "lift_hold",
+    "new_bulk",
     "place_hold",
     "pop_item",
     "purge",
     "recompute_structure",
+    "record_backup",
+    "record_bulk_export",
     "record_content_read",
     "record_content_reads",
     "record_usage",

@@ -1,5 +1,7 @@
 """Locking, positions, errors and the audit entry the audited writes share."""
 
+import contextlib
+import contextvars
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,17 @@ class ConversationHeld(ConversationError):
         super().__init__(
             f"Conversation '{session_id}' is on legal hold and cannot be purged;"
             " lift the hold first"
+        )
+
+
+class TurnTrimmed(ConversationError):
+    """A fork from a turn whose user message max_messages deleted."""
+
+    def __init__(self, turn_number: int, branch_id: str, max_messages: int | None):
+        kept = f"its newest {max_messages} items" if max_messages else "its newest items"
+        super().__init__(
+            f"Turn {turn_number} of branch '{branch_id}' was trimmed: the conversation keeps"
+            f" {kept} (max_messages). Branch from a later turn"
         )
 
 
@@ -229,6 +242,24 @@ def lock_existing_conversation(
     return locked
 
 
+# What the entries of one bulk action share (its id, action and filter), added
+# to each entry the single writes make while it runs, so those writes stay as
+# they are whether one conversation or thousands go through them.
+_bulk_detail: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "bulk_detail", default=None
+)
+
+
+@contextlib.contextmanager
+def bulk_audit(bulk: dict):
+    """Every audit entry written inside records `bulk` as its detail's "bulk"."""
+    token = _bulk_detail.set(bulk)
+    try:
+        yield
+    finally:
+        _bulk_detail.reset(token)
+
+
 def audit(
     action: str,
     session_id: str,
@@ -241,6 +272,9 @@ def audit(
 ) -> AuditEntry:
     if actor_label is None:
         actor_label = "" if actor is not None else "agent"
+    bulk = _bulk_detail.get()
+    if bulk is not None:
+        detail["bulk"] = bulk
     return AuditEntry.objects.using(using).create(
         action=action,
         session_id=session_id,

@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from .. import encryption
@@ -20,6 +21,7 @@ from .base import (
     ON_MAIN,
     ConversationError,
     Position,
+    TurnTrimmed,
     audit,
     check_branch_name,
     lock_existing_conversation,
@@ -88,6 +90,34 @@ def _turn_message(session_id: str, branch_id: str, turn_number: int, *, using: s
     )
 
 
+def _refuse_trimmed_turn(session_id: str, branch_id: str, turn_number: int, *, using: str):
+    """TurnTrimmed when the branch had reached the turn and max_messages trimmed it since.
+
+    Trimming takes the oldest items, so a trimmed turn is one before the
+    branch's oldest remaining user message.
+    """
+    trimmed, max_messages = (
+        AgentSession.objects.using(using)
+        .filter(pk=session_id)
+        .values_list("trimmed_items", "max_messages")
+        .get()
+    )
+    if not trimmed or turn_number < 1:
+        return
+    turns = (
+        MessageStructure.objects.using(using)
+        .filter(session_id=session_id, branch_id=branch_id)
+        .aggregate(
+            oldest_user=Min("branch_turn_number", filter=Q(message_type="user")),
+            newest=Max("branch_turn_number"),
+        )
+    )
+    if turns["newest"] is None or turn_number > turns["newest"]:
+        return
+    if turns["oldest_user"] is None or turn_number < turns["oldest_user"]:
+        raise TurnTrimmed(turn_number, branch_id, max_messages)
+
+
 def _copy_turns_before(
     session_id: str, source: str, turn_number: int, branch_id: str, *, after: int, using: str
 ) -> None:
@@ -115,6 +145,7 @@ def fork(
         source = locked.branch_for(position)
         turn_message = _turn_message(session_id, source, turn_number, using=using)
         if turn_message is None:
+            _refuse_trimmed_turn(session_id, source, turn_number, using=using)
             raise ConversationError(
                 f"Turn {turn_number} does not contain a user message in branch '{source}'"
             )

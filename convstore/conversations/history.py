@@ -226,10 +226,29 @@ def adopt_unstructured_messages(*, session_id: str, using: str = DEFAULT_DB_ALIA
             adopt_unstructured_holding_lock(locked, using=using)
 
 
+def check_max_messages(max_messages) -> None:
+    if max_messages is not None and (
+        not isinstance(max_messages, int) or isinstance(max_messages, bool) or max_messages < 1
+    ):
+        raise ValueError(
+            f"max_messages must be a positive whole number or None, not {max_messages!r}"
+        )
+
+
 def append_items(
-    *, session_id: str, items: list, position: Position = ON_MAIN, using: str = DEFAULT_DB_ALIAS
+    *,
+    session_id: str,
+    items: list,
+    position: Position = ON_MAIN,
+    max_messages: int | None = None,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> Position:
-    """Append items to the end of the position's branch; returns the position written."""
+    """Append items to the end of the position's branch; returns the position written.
+
+    With max_messages, the branch then keeps its newest max_messages items: the
+    older ones are deleted in the same transaction (see _trim).
+    """
+    check_max_messages(max_messages)
     if not isinstance(items, list | tuple):
         raise sdk_items.InvalidItem(f"items must be a list, not {type(items).__name__}")
     encoded = [sdk_items.encode_item(item) for item in items]
@@ -239,7 +258,53 @@ def append_items(
     with write_transaction(using) as cursor:
         locked, branch_id = _lock_for_agent(cursor, session_id, position, using=using)
         _insert(cursor, locked, branch_id, stored, list(items), using=using)
+        if max_messages is not None:
+            _trim(cursor, session_id, branch_id, max_messages)
     return Position(branch_id, locked.generation)
+
+
+# --- trimming to max_messages -------------------------------------------------
+
+# The items a trim may remove from: a conversation on legal hold has none.
+_TRIMMABLE_SIZE_SQL = """
+    SELECT COUNT(*) FROM message_structure
+    WHERE session_id = %s AND branch_id = %s AND NOT EXISTS (
+        SELECT 1 FROM agent_sessions WHERE session_id = %s AND held_at IS NOT NULL
+    )
+"""
+_OLDEST_ROWS_SQL = """
+    SELECT id, message_id FROM message_structure
+    WHERE session_id = %s AND branch_id = %s
+    ORDER BY sequence_number LIMIT %s
+"""
+# The limit is kept on the conversation for the dashboard, written only when it
+# changes or items went, so an append under the limit adds no write.
+_RECORD_TRIM_SQL = """
+    UPDATE agent_sessions SET max_messages = %s, trimmed_items = trimmed_items + %s
+    WHERE session_id = %s AND (max_messages IS NULL OR max_messages <> %s OR %s > 0)
+"""
+
+
+def _trim(cursor, session_id: str, branch_id: str, max_messages: int) -> None:
+    """Delete the branch's items older than its newest max_messages, unless it is held.
+
+    Their structure rows go, and their messages unless another branch holds
+    them. Usage rows stay and the remaining rows keep their turn numbers, so a
+    turn's usage still belongs to it; a trimmed turn can no longer be branched
+    from (fork says why).
+    """
+    cursor.execute(_TRIMMABLE_SIZE_SQL, [session_id, branch_id, session_id])
+    excess = cursor.fetchone()[0] - max_messages
+    trimmed = 0
+    if excess > 0:
+        cursor.execute(_OLDEST_ROWS_SQL, [session_id, branch_id, excess])
+        oldest = cursor.fetchall()
+        for row_id, message_id in oldest:
+            cursor.execute(_DELETE_ROW_SQL, [row_id])
+            cursor.execute(_DELETE_UNHELD_MESSAGE_SQL, [message_id, message_id])
+        trimmed = len(oldest)
+    params = [max_messages, trimmed, session_id, max_messages, trimmed]
+    cursor.execute(_RECORD_TRIM_SQL, params)
 
 
 # --- popping and clearing ----------------------------------------------------

@@ -23,7 +23,8 @@ READ_KINDS = (
     "compare",  # the dashboard's compare page, once per branch shown
     "export_json",
     "export_csv",
-    "export_sqlite",  # the admin's "Download as an Agents SDK SQLite file"
+    "export_jsonl",  # the dashboard's bulk export as JSON lines
+    "export_sqlite",  # an Agents SDK SQLite file: the admin's download, the bulk export
     "admin_message",  # the admin's change form of one message
     "admin_conversation",  # the admin's conversation page, with its item previews
     "admin_list",  # an admin list of messages or structure rows, with previews

@@ -12,6 +12,7 @@ set, an export writes envelopes the SDK's EncryptedSession opens with the
 newest key, or plaintext when asked to decrypt.
 """
 
+from .jsonl import conversation_record, export_jsonl_lines
 from .reading import (
     BASE_COLUMNS,
     SQLITE_HEADER,
@@ -45,7 +46,9 @@ __all__ = [
     "SdkStructureRow",
     "SdkUsageRow",
     "TransferError",
+    "conversation_record",
     "export_conversation_sqlite",
+    "export_jsonl_lines",
     "export_sdk_database",
     "export_sqlite_bytes",
     "exportable_ids",
