@@ -33,6 +33,7 @@ from .sessions import (
     tool_usage,
     turn_usage,
 )
+from .stats import usage_stats
 
 __all__ = [
     "UNREADABLE",
@@ -62,6 +63,7 @@ __all__ = [
     "shown_item",
     "tool_usage",
     "turn_usage",
+    "usage_stats",
     "usage_totals",
     "usage_view",
 ]
