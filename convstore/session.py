@@ -92,6 +92,10 @@ class DjangoSession:
             does; None (the default) returns them all.
     """
 
+    # The SDK's table names, which these tables keep.
+    sessions_table = "agent_sessions"
+    messages_table = "agent_messages"
+
     def __init__(
         self,
         session_id: str,
