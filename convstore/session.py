@@ -90,6 +90,9 @@ class DjangoSession:
         ttl: With CONVSTORE_ENCRYPTION_KEYS set, get_items() leaves out items
             sealed more than ttl seconds ago, as the SDK's EncryptedSession(ttl=...)
             does; None (the default) returns them all.
+        metadata: A JSON object to label the conversation with (user id,
+            customer, channel...), merged into its metadata with the first
+            items added; see set_metadata.
     """
 
     # The SDK's table names, which these tables keep.
@@ -103,8 +106,13 @@ class DjangoSession:
         session_settings: SessionSettings | dict[str, Any] | None = None,
         using: str | None = None,
         ttl: int | None = None,
+        metadata: dict[str, Any] | None = None,
     ):
         conversations.check_session_id(session_id)
+        if metadata is not None:
+            conversations.check_metadata(metadata)
+        # Written with the first items added (a constructor never touches the database).
+        self._pending_metadata = dict(metadata) if metadata else None
         if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0):
             raise ValueError(f"ttl must be a positive number of seconds or None, not {ttl!r}")
         self.ttl = ttl
@@ -204,6 +212,11 @@ class DjangoSession:
             return
 
         def write():
+            if self._pending_metadata is not None:
+                conversations.set_metadata(
+                    session_id=self.session_id, metadata=self._pending_metadata, using=self.using
+                )
+                self._pending_metadata = None
             self._position = conversations.append_items(
                 session_id=self.session_id, items=items, position=self._start(), using=self.using
             )
@@ -445,6 +458,61 @@ class DjangoSession:
 
         return await sync_thread.call(read, using=self.using)
 
+    # --- metadata and copies --------------------------------------------------
+
+    async def set_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge a JSON object into the conversation's metadata, key by key (None removes
+        a key), creating the conversation if it is new; returns the metadata now stored.
+
+        ValueError, with nothing changed, for anything but a JSON object of at
+        most 16 KB. Metadata is stored in plaintext even with encryption on, so
+        that the dashboard can filter by it: labels and ids, not conversation text.
+        """
+        self._check_open()
+        conversations.check_metadata(metadata)
+
+        def write():
+            return conversations.set_metadata(
+                session_id=self.session_id, metadata=metadata, using=self.using
+            )
+
+        return await sync_thread.call(write, using=self.using, settle=True)
+
+    async def get_metadata(self) -> dict[str, Any]:
+        """The conversation's metadata ({} when it has none)."""
+        self._check_open()
+
+        def read():
+            return queries.conversation_metadata(self.session_id, using=self.using)
+
+        return await sync_thread.call(read, using=self.using)
+
+    async def copy_to(
+        self, new_session_id: str, *, branch_id: str | None = None, up_to_turn: int | None = None
+    ) -> "DjangoSession":
+        """Copy this object's branch (or branch_id), whole or up to user turn up_to_turn,
+        into a new conversation, as its main branch; returns a session on the copy.
+
+        The copy records where it came from; usage is not copied. ValueError,
+        with nothing changed, when the id is in use or the branch or turn does
+        not exist.
+        """
+        self._check_open()
+
+        def write():
+            conversations.copy_conversation(
+                session_id=self.session_id,
+                new_session_id=new_session_id,
+                branch_id=self._read_branch(branch_id),
+                up_to_turn=up_to_turn,
+                using=self.using,
+            )
+
+        await sync_thread.call(write, using=self.using, settle=True)
+        return DjangoSession(
+            new_session_id, session_settings=self.session_settings, using=self.using, ttl=self.ttl
+        )
+
     # --- trash ---------------------------------------------------------------
 
     async def soft_delete(self) -> None:
@@ -455,6 +523,19 @@ class DjangoSession:
             using=self.using,
             settle=True,
         )
+
+    async def hard_delete(self) -> None:
+        """Delete the conversation for good, every branch, item and usage row, as the
+        dashboard's purge does; audited. Refused (nothing changed) where a purge is."""
+        self._check_open()
+        await sync_thread.call(
+            functools.partial(
+                conversations.hard_delete, session_id=self.session_id, using=self.using
+            ),
+            using=self.using,
+            settle=True,
+        )
+        self._position = None
 
     async def restore(self) -> None:
         """Bring the conversation back from the trash exactly as it was."""

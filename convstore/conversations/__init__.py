@@ -9,12 +9,13 @@ and sequence numbers are assigned without gaps or duplicates.
 Audited (an AuditEntry naming the user, or without one "agent" unless the
 caller gives another label): fork, set_active_branch, delete_branch, clear,
 trash, restore, purge, set_title, edit_message, recompute_structure,
-reprice_usage, import_conversation, save_price, delete_price, and (one entry
+reprice_usage, import_conversation, save_price, delete_price, hard_delete
+(as trash and purge), copy_conversation, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
 rekey_items, which work in batches of their own transactions; and, through
 record_content_read(s), a person's reads of message text. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
-adopt_unstructured_messages; nor seed_default_prices.
+adopt_unstructured_messages; nor set_metadata or seed_default_prices.
 
 A "position" is what a session object holds: the branch it writes to and the
 clear generation it last saw. When another writer has cleared the conversation
@@ -31,6 +32,7 @@ from .base import (
     check_session_id,
 )
 from .branches import check_branch, delete_branch, fork, set_active_branch
+from .copies import copy_conversation
 from .history import adopt_unstructured_messages, append_items, clear, pop_item
 from .imports import import_conversation
 from .keys import (
@@ -40,6 +42,7 @@ from .keys import (
     truncate_sqlite_wal,
     vacuum_full_messages,
 )
+from .metadata import METADATA_MAX_BYTES, check_metadata, set_metadata
 from .reads import (
     CONTENT_PERMISSION,
     READ_KINDS,
@@ -57,7 +60,7 @@ from .repairs import (
     seed_default_prices,
     set_title,
 )
-from .trash import PURGE_PERMISSION, purge, restore, trash
+from .trash import PURGE_PERMISSION, hard_delete, purge, restore, trash
 from .usage import COST_STEP, record_usage, reprice_usage
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "CONTENT_PERMISSION",
     "COST_STEP",
     "DERIVED_FIELDS",
+    "METADATA_MAX_BYTES",
     "PURGE_PERMISSION",
     "READ_KINDS",
     "READ_REPEAT_WINDOW",
@@ -77,14 +81,17 @@ __all__ = [
     "append_items",
     "check_branch",
     "check_branch_name",
+    "check_metadata",
     "check_sdk_item",
     "check_session_id",
     "clear",
+    "copy_conversation",
     "delete_branch",
     "delete_price",
     "edit_message",
     "encrypt_plaintext_items",
     "fork",
+    "hard_delete",
     "import_conversation",
     "pop_item",
     "purge",
@@ -98,6 +105,7 @@ __all__ = [
     "save_price",
     "seed_default_prices",
     "set_active_branch",
+    "set_metadata",
     "set_title",
     "trash",
     "truncate_sqlite_wal",
