@@ -43,6 +43,14 @@ class ConversationFilterForm(FilterForm):
         label="Branches",
     )
     model = forms.ChoiceField(required=False)
+    agent = forms.ChoiceField(required=False)
+    meta = forms.CharField(
+        required=False,
+        max_length=200,
+        strip=True,
+        label="Metadata",
+        help_text="key=value, e.g. user_id=u-42",
+    )
     sort = forms.ChoiceField(
         choices=[
             ("recent", "Last activity"),
@@ -54,15 +62,35 @@ class ConversationFilterForm(FilterForm):
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
 
-    defaults = {"q": "", "period": "all", "branched": "", "model": "", "sort": "recent", "page": 1}
+    defaults = {
+        "q": "",
+        "period": "all",
+        "branched": "",
+        "model": "",
+        "agent": "",
+        "meta": "",
+        "sort": "recent",
+        "page": 1,
+    }
 
-    def __init__(self, *args, model_names: list[str], **kwargs):
+    def __init__(self, *args, model_names: list[str], agent_names: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", "Any model")] + [(m, m) for m in model_names]
+        self.fields["agent"].choices = [("", "Any agent")] + [(a, a) for a in agent_names]
+
+    def clean_meta(self) -> str:
+        meta = self.cleaned_data["meta"]
+        if meta and (not meta.partition("=")[0].strip() or "=" not in meta):
+            raise forms.ValidationError("Write it as key=value, e.g. user_id=u-42")
+        return meta
 
     def filters(self) -> dict:
         values = self.values()
         values["branched"] = {"yes": True, "no": False}.get(values["branched"])
+        meta = values.pop("meta")
+        if meta:
+            key, _, value = meta.partition("=")
+            values["metadata"] = (key.strip(), value.strip())
         return values
 
 
@@ -92,6 +120,12 @@ class CompareForm(FilterForm):
 
 class BranchForm(forms.Form):
     branch = forms.CharField(strip=False)
+
+
+class CopyForm(BranchForm):
+    # Checked where every conversation id is, in convstore.conversations.
+    new_id = forms.CharField(strip=True, label="New conversation id")
+    up_to_turn = forms.IntegerField(required=False, min_value=1, label="Up to turn")
 
 
 class ForkForm(BranchForm):

@@ -16,11 +16,13 @@ from django.db.models import (
     Subquery,
     Sum,
 )
+from django.db.models.fields.json import KeyTextTransform
 
 from convstore.models import (
     AgentMessage,
     AgentSession,
     Branch,
+    TurnUsage,
 )
 
 from ..models import UsageDay
@@ -45,6 +47,38 @@ def model_name_list() -> list[str]:
         .values_list("model_name", flat=True)
         .distinct()
     )
+
+
+def agent_name_list() -> list[str]:
+    """The agents that usage was recorded for, for the list's filter (index turn_usage_agent)."""
+    return list(
+        TurnUsage.objects.filter(agent_name__isnull=False)
+        .order_by("agent_name")
+        .values_list("agent_name", flat=True)
+        .distinct()
+    )
+
+
+def metadata_matching(key: str, value: str) -> Q:
+    """Conversations whose metadata holds key=value: the value as text, or as the JSON
+    number or boolean it spells ("42" finds 42 and "42")."""
+    values: list = [value]
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if (isinstance(parsed, int | float) and not isinstance(parsed, bool)) or isinstance(
+        parsed, bool
+    ):
+        values.append(parsed)
+    if connection.vendor == "postgresql":
+        # metadata @> '{"key": value}': served by the GIN index agent_sessions_metadata.
+        matched = Q()
+        for candidate in values:
+            matched |= Q(metadata__contains={key: candidate})
+        return matched
+    # SQLite cannot index arbitrary keys: this scans the live conversations.
+    return Q(**{"metadata_value__in": values})
 
 
 def _live_branches() -> QuerySet[Branch]:
@@ -87,6 +121,8 @@ def _conversations_matching(
     branched: bool | None,
     model: str,
     search_text: bool,
+    agent: str = "",
+    metadata: tuple[str, str] | None = None,
 ) -> QuerySet[AgentSession]:
     sessions = AgentSession.objects.filter(deleted_at__isnull=True)
     if since is not None:
@@ -108,6 +144,15 @@ def _conversations_matching(
         sessions = sessions.filter(
             session_id__in=UsageDay.objects.filter(model_name=model).values("session_id")
         )
+    if agent:
+        sessions = sessions.filter(
+            session_id__in=TurnUsage.objects.filter(agent_name=agent).values("session_id")
+        )
+    if metadata is not None:
+        key, value = metadata
+        if connection.vendor != "postgresql":
+            sessions = sessions.alias(metadata_value=KeyTextTransform(key, "metadata"))
+        sessions = sessions.filter(metadata_matching(key, value))
     return sessions
 
 
@@ -173,6 +218,14 @@ def _models_of(session_ids: list[str]) -> dict[str, list[str]]:
     return models
 
 
+def user_id_of(metadata) -> str | None:
+    """The metadata's user_id, as text, if it has one."""
+    if not isinstance(metadata, dict) or metadata.get("user_id") is None:
+        return None
+    value = metadata["user_id"]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def conversation_list(
     *,
     q: str = "",
@@ -183,6 +236,8 @@ def conversation_list(
     page: int = 1,
     per_page: int = CONVERSATIONS_PER_PAGE,
     search_text: bool = True,
+    agent: str = "",
+    metadata: tuple[str, str] | None = None,
 ) -> Page:
     """Live conversations matching the filters, one page, with a totals line in page.extra.
 
@@ -194,6 +249,8 @@ def conversation_list(
         branched=branched,
         model=model,
         search_text=search_text,
+        agent=agent,
+        metadata=metadata,
     )
     totals = UsageDay.objects.filter(session_id__in=matching.values("pk")).aggregate(**ROLLUP_SUMS)
     result = _conversation_page(
@@ -202,5 +259,7 @@ def conversation_list(
     models = _models_of([session.pk for session in result.rows])
     for session in result.rows:
         session.models = models.get(session.pk, [])
+        session.user_id = user_id_of(session.metadata)
+    result.extra["show_user_id"] = any(session.user_id is not None for session in result.rows)
     result.extra["totals"] = {"conversations": result.count, **rollup_totals(totals)}
     return result
