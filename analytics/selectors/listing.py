@@ -15,8 +15,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    TextField,
+    Value,
 )
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from convstore.models import (
     AgentMessage,
@@ -59,26 +61,38 @@ def agent_name_list() -> list[str]:
     )
 
 
-def metadata_matching(key: str, value: str) -> Q:
-    """Conversations whose metadata holds key=value: the value as text, or as the JSON
-    number or boolean it spells ("42" finds 42 and "42")."""
-    values: list = [value]
+def _metadata_values(value: str) -> list:
+    """The JSON values key=value matches: the text, and the number or boolean it spells
+    ("42" finds 42 and "42")."""
     try:
         parsed = json.loads(value)
     except ValueError:
-        parsed = None
-    if (isinstance(parsed, int | float) and not isinstance(parsed, bool)) or isinstance(
-        parsed, bool
-    ):
-        values.append(parsed)
+        return [value]
+    return [value, parsed] if isinstance(parsed, int | float) else [value]  # booleans too
+
+
+def _sqlite_text(value) -> str:
+    """A JSON scalar as SQLite's json_extract gives it, cast to text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def metadata_matching(sessions: QuerySet[AgentSession], key: str, value: str) -> QuerySet:
+    """The conversations whose metadata holds key=value."""
+    values = _metadata_values(value)
     if connection.vendor == "postgresql":
         # metadata @> '{"key": value}': served by the GIN index agent_sessions_metadata.
         matched = Q()
         for candidate in values:
             matched |= Q(metadata__contains={key: candidate})
-        return matched
+        return sessions.filter(matched)
     # SQLite cannot index arbitrary keys: this scans the live conversations.
-    return Q(**{"metadata_value__in": values})
+    path = Value("$." + json.dumps(key))
+    extracted = Func(F("metadata"), path, function="JSON_EXTRACT", output_field=TextField())
+    return sessions.alias(metadata_value=Cast(extracted, output_field=TextField())).filter(
+        metadata_value__in=[_sqlite_text(candidate) for candidate in values]
+    )
 
 
 def _live_branches() -> QuerySet[Branch]:
@@ -149,10 +163,7 @@ def _conversations_matching(
             session_id__in=TurnUsage.objects.filter(agent_name=agent).values("session_id")
         )
     if metadata is not None:
-        key, value = metadata
-        if connection.vendor != "postgresql":
-            sessions = sessions.alias(metadata_value=KeyTextTransform(key, "metadata"))
-        sessions = sessions.filter(metadata_matching(key, value))
+        sessions = metadata_matching(sessions, *metadata)
     return sessions
 
 
