@@ -72,6 +72,10 @@ class AgentSessionAdmin(BigTableAdmin):
         "clear_generation",
         "deleted_at",
         "deleted_by",
+        "metadata",
+        "copied_from_session_id",
+        "copied_from_branch_id",
+        "copied_up_to_turn",
         "lists",
     )
     # Only the title is edited here; every other change is a conversations write.
