@@ -472,9 +472,13 @@ class DjangoSession:
         conversations.check_metadata(metadata)
 
         def write():
-            return conversations.set_metadata(
-                session_id=self.session_id, metadata=metadata, using=self.using
+            # The constructor's metadata first, so that these values win over it.
+            merged = {**(self._pending_metadata or {}), **metadata}
+            stored = conversations.set_metadata(
+                session_id=self.session_id, metadata=merged, using=self.using
             )
+            self._pending_metadata = None
+            return stored
 
         return await sync_thread.call(write, using=self.using, settle=True)
 

@@ -46,6 +46,16 @@ def test_metadata_given_to_the_constructor_is_stored_with_the_first_items() -> N
     assert metadata == stored_metadata("labelled") == {"user_id": "u-42", "channel": "web"}
 
 
+def test_set_metadata_wins_over_the_constructors_metadata_not_yet_written() -> None:
+    async def scenario():
+        session = DjangoSession("both", metadata={"user_id": "u-1", "plan": "free"})
+        await session.set_metadata({"plan": "pro"})
+        await Runner.run(agent("Hi."), "Hello", session=session)
+        return await session.get_metadata()
+
+    assert run_async(scenario()) == {"user_id": "u-1", "plan": "pro"}
+
+
 def test_set_metadata_merges_key_by_key_and_none_removes_a_key() -> None:
     async def scenario():
         session = DjangoSession("merged")
