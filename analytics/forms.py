@@ -48,6 +48,14 @@ class ConversationFilterForm(FilterForm):
         required=False,
         label="Legal hold",
     )
+    agent = forms.ChoiceField(required=False)
+    meta = forms.CharField(
+        required=False,
+        max_length=200,
+        strip=True,
+        label="Metadata",
+        help_text="key=value, e.g. user_id=u-42",
+    )
     sort = forms.ChoiceField(
         choices=[
             ("recent", "Last activity"),
@@ -65,18 +73,31 @@ class ConversationFilterForm(FilterForm):
         "branched": "",
         "model": "",
         "held": "",
+        "agent": "",
+        "meta": "",
         "sort": "recent",
         "page": 1,
     }
 
-    def __init__(self, *args, model_names: list[str], **kwargs):
+    def __init__(self, *args, model_names: list[str], agent_names: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", "Any model")] + [(m, m) for m in model_names]
+        self.fields["agent"].choices = [("", "Any agent")] + [(a, a) for a in agent_names]
+
+    def clean_meta(self) -> str:
+        meta = self.cleaned_data["meta"]
+        if meta and (not meta.partition("=")[0].strip() or "=" not in meta):
+            raise forms.ValidationError("Write it as key=value, e.g. user_id=u-42")
+        return meta
 
     def filters(self) -> dict:
         values = self.values()
         values["branched"] = {"yes": True, "no": False}.get(values["branched"])
         values["held"] = values["held"] == "yes"
+        meta = values.pop("meta")
+        if meta:
+            key, _, value = meta.partition("=")
+            values["metadata"] = (key.strip(), value.strip())
         return values
 
 
@@ -106,6 +127,12 @@ class CompareForm(FilterForm):
 
 class BranchForm(forms.Form):
     branch = forms.CharField(strip=False)
+
+
+class CopyForm(BranchForm):
+    # Checked where every conversation id is, in convstore.conversations.
+    new_id = forms.CharField(strip=True, label="New conversation id")
+    up_to_turn = forms.IntegerField(required=False, min_value=1, label="Up to turn")
 
 
 class ForkForm(BranchForm):

@@ -29,6 +29,7 @@ urlpatterns = [
         "export/csv/<conversation_id:session_id>/", views.export, {"fmt": "csv"}, name="export_csv"
     ),
     path("actions/fork/<conversation_id:session_id>/", views.fork, name="fork"),
+    path("actions/copy/<conversation_id:session_id>/", views.copy_conversation, name="copy"),
     path(
         "actions/make-active/<conversation_id:session_id>/", views.make_active, name="make_active"
     ),

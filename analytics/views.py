@@ -50,7 +50,7 @@ VIEW_PERMISSIONS = ("convstore.view_agentsession", "convstore.change_agentsessio
 CHANGE_PERMISSION = "convstore.change_agentsession"
 PURGE_PERMISSION = conversations.PURGE_PERMISSION
 CONTENT_PERMISSION = conversations.CONTENT_PERMISSION
-BULK_FILTER_FIELDS = ("q", "period", "branched", "model", "held", "sort")
+BULK_FILTER_FIELDS = ("q", "period", "branched", "model", "held", "agent", "meta", "sort")
 
 
 def staff_member(view: Callable) -> Callable:
@@ -117,6 +117,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "top_conversations": selectors.costliest_conversation_list(since=since),
         "top_tools": selectors.most_called_tool_list(since=since),
         "models": selectors.model_mix_list(since=since),
+        "agents": selectors.agent_mix_list(since=since),
     }
     return render(request, _page_template(request, "analytics/overview.html", "content"), context)
 
@@ -125,7 +126,11 @@ def overview(request: HttpRequest) -> HttpResponse:
 @staff_member
 @vary_on_headers("HX-Request")
 def conversation_list(request: HttpRequest) -> HttpResponse:
-    form = forms.ConversationFilterForm(request.GET, model_names=selectors.model_name_list())
+    form = forms.ConversationFilterForm(
+        request.GET,
+        model_names=selectors.model_name_list(),
+        agent_names=selectors.agent_name_list(),
+    )
     search_text = _reads_text(request)
     page = None
     if form.is_valid():
@@ -262,6 +267,29 @@ def fork(request: HttpRequest, session_id: str) -> HttpResponse:
     name = forked[0]
     messages.success(request, f"Branch “{name}” created from turn {turn}.")
     return _after_change(request, session_id, name)
+
+
+@require_POST
+@staff_member
+def copy_conversation(request: HttpRequest, session_id: str) -> HttpResponse:
+    _conversation_for(request, session_id, CHANGE_PERMISSION)
+    form = forms.CopyForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _after_change(request, session_id, request.POST.get("branch"))
+    source, new_id = form.cleaned_data["branch"], form.cleaned_data["new_id"]
+    done, _items = _attempt(
+        request,
+        conversations.copy_conversation,
+        session_id=session_id,
+        new_session_id=new_id,
+        branch_id=source,
+        up_to_turn=form.cleaned_data["up_to_turn"],
+    )
+    if not done:
+        return _after_change(request, session_id, source)
+    messages.success(request, f"Copied branch “{source}” as conversation “{new_id}”.")
+    return _after_change(request, new_id, None)
 
 
 def _posted_branch(request: HttpRequest) -> str:

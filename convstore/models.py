@@ -84,6 +84,13 @@ class AgentSession(models.Model):
     # everything), and how many items that limit has trimmed so far, on any branch.
     max_messages = models.IntegerField(null=True, blank=True)
     trimmed_items = models.IntegerField(db_default=0)
+    # A JSON object agent code attaches (user id, customer, channel...): labels,
+    # stored in plaintext even with encryption on, so that the list can filter by them.
+    metadata = models.JSONField(null=True, blank=True)
+    # Set on a conversation made by copying another one's branch.
+    copied_from_session_id = models.TextField(null=True, blank=True)
+    copied_from_branch_id = models.TextField(null=True, blank=True)
+    copied_up_to_turn = models.IntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "agent_sessions"
@@ -228,6 +235,10 @@ class TurnUsage(models.Model):
     # Ours: fixed when the usage is recorded, so editing a price never reprices history.
     model_name = models.TextField(null=True, blank=True)
     cost = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
+    # Ours: the agent that answered (the run's last agent), and every agent that
+    # took part through handoffs, in the order they first ran.
+    agent_name = models.TextField(null=True, blank=True)
+    agents = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "turn_usage"
@@ -242,6 +253,12 @@ class TurnUsage(models.Model):
         indexes = [
             # Overview and time series: usage rows by day.
             models.Index(fields=["created_at"], name="turn_usage_created"),
+            # The conversation list's agent filter: the conversations an agent answered in.
+            models.Index(
+                fields=["agent_name", "session"],
+                name="turn_usage_agent",
+                condition=models.Q(agent_name__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -319,6 +336,7 @@ class AuditEntry(models.Model):
         RELEASE_HOLD = "release_hold", "Legal hold lifted"
         EXPIRE = "expire", "Expired items deleted"
         BACKUP = "backup", "Backup taken"
+        COPY = "copy", "Copied as new conversation"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(

@@ -16,10 +16,16 @@ from agents.items import ModelResponse
 from agents.models.interface import Model
 from agents.usage import Usage
 from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseCreatedEvent,
     ResponseFunctionToolCall,
+    ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputText,
     ResponseReasoningItem,
+    ResponseTextDeltaEvent,
+    ResponseUsage,
 )
 from openai.types.responses.response_reasoning_item import Summary
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
@@ -49,6 +55,17 @@ class Step:
                 cached_tokens=self.cached_tokens, cache_write_tokens=0
             ),
             output_tokens_details=OutputTokensDetails(reasoning_tokens=self.reasoning_tokens),
+        )
+
+    def response_usage(self) -> ResponseUsage:
+        """The usage as the Responses API reports it at the end of a stream."""
+        usage = self.usage()
+        return ResponseUsage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+            input_tokens_details=usage.input_tokens_details,
+            output_tokens_details=usage.output_tokens_details,
         )
 
     def output(self) -> list:
@@ -98,15 +115,59 @@ class ScriptedModel(Model):
     def add(self, *steps: Step) -> None:
         self.steps.extend(steps)
 
-    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+    def _next_step(self) -> Step:
         if self.calls >= len(self.steps):
             raise RuntimeError(f"The script has no step for model call {self.calls + 1}")
         step = self.steps[self.calls]
         self.calls += 1
+        return step
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
+        step = self._next_step()
         return ModelResponse(output=step.output(), usage=step.usage(), response_id=None)
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator:
-        raise NotImplementedError("ScriptedModel answers Runner.run, not streamed runs")
+    async def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator:
+        """The step as a Responses API stream: created, the text in two deltas, each
+        item done, then completed with the items and the usage."""
+        step = self._next_step()
+        output = step.output()
+        response = Response(
+            id=f"resp_{next(_ids)}",
+            created_at=0,
+            model=self.model,
+            object="response",
+            output=[],
+            parallel_tool_calls=False,
+            tool_choice="auto",
+            tools=[],
+        )
+        sequence = itertools.count()
+        yield ResponseCreatedEvent(
+            type="response.created", response=response, sequence_number=next(sequence)
+        )
+        for index, item in enumerate(output):
+            if isinstance(item, ResponseOutputMessage):
+                text = item.content[0].text
+                for delta in (text[: len(text) // 2], text[len(text) // 2 :]):
+                    yield ResponseTextDeltaEvent(
+                        type="response.output_text.delta",
+                        item_id=item.id,
+                        output_index=index,
+                        content_index=0,
+                        delta=delta,
+                        logprobs=[],
+                        sequence_number=next(sequence),
+                    )
+            yield ResponseOutputItemDoneEvent(
+                type="response.output_item.done",
+                item=item,
+                output_index=index,
+                sequence_number=next(sequence),
+            )
+        completed = response.model_copy(update={"output": output, "usage": step.response_usage()})
+        yield ResponseCompletedEvent(
+            type="response.completed", response=completed, sequence_number=next(sequence)
+        )
 
 
 def usage_result(usage: Usage, model: str = "gpt-4.1-mini") -> RunResult:

@@ -13,6 +13,7 @@ import functools
 import logging
 from typing import Any
 
+from agents import RunHooks
 from agents.memory.session_settings import (
     SessionSettings,
     coerce_session_settings,
@@ -27,12 +28,47 @@ from .models import MAIN_BRANCH
 logger = logging.getLogger(__name__)
 
 
+def _agent_name(agent: Any) -> str | None:
+    name = getattr(agent, "name", None)
+    return name if isinstance(name, str) and name else None
+
+
+def answering_last(names: list[str], last: str | None) -> list[str]:
+    """The names in the order they first ran, the answering agent moved to the end."""
+    ordered = [name for name in dict.fromkeys(names) if name != last]
+    return [*ordered, last] if last else ordered
+
+
+def run_agent_names(result: Any) -> list[str]:
+    """The agents that took part in a run, in the order they first ran, its last agent last.
+
+    The agents of the run's items, and the targets of its handoffs.
+    """
+    names = []
+    for item in getattr(result, "new_items", None) or []:
+        for agent in (getattr(item, "agent", None), getattr(item, "target_agent", None)):
+            name = _agent_name(agent)
+            if name:
+                names.append(name)
+    try:
+        last = _agent_name(result.last_agent)
+    except Exception:
+        last = None
+    return answering_last(names, last)
+
+
 def run_model_name(result: Any) -> str | None:
     """The model the run's last agent names, if it names one."""
     try:
-        model = getattr(result.last_agent, "model", None)
+        last_agent = result.last_agent
     except Exception:
         return None
+    return agent_model_name(last_agent)
+
+
+def agent_model_name(agent: Any) -> str | None:
+    """The model an agent names, if it names one."""
+    model = getattr(agent, "model", None)
     if isinstance(model, str):
         return model or None
     name = getattr(model, "model", None)
@@ -61,7 +97,14 @@ class DjangoSession:
             deletes the older ones in its transaction. Usage rows stay and turn
             numbers do not change; a trimmed turn cannot be branched from.
             None (the default) keeps everything.
+        metadata: A JSON object to label the conversation with (user id,
+            customer, channel...), merged into its metadata with the first
+            items added; see set_metadata.
     """
+
+    # The SDK's table names, which these tables keep.
+    sessions_table = "agent_sessions"
+    messages_table = "agent_messages"
 
     def __init__(
         self,
@@ -71,10 +114,15 @@ class DjangoSession:
         using: str | None = None,
         ttl: int | None = None,
         max_messages: int | None = None,
+        metadata: dict[str, Any] | None = None,
     ):
         conversations.check_session_id(session_id)
         conversations.check_max_messages(max_messages)
         self.max_messages = max_messages
+        if metadata is not None:
+            conversations.check_metadata(metadata)
+        # Written with the first items added (a constructor never touches the database).
+        self._pending_metadata = dict(metadata) if metadata else None
         if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0):
             raise ValueError(f"ttl must be a positive number of seconds or None, not {ttl!r}")
         self.ttl = ttl
@@ -88,6 +136,7 @@ class DjangoSession:
         self._position: Position | None = None
         self._closed = False
         self._ttl_saved = ttl is None
+        self.usage_hooks = RecordUsage(self)
 
     def __repr__(self) -> str:
         branch = self._position.branch_id if self._position else "(not loaded)"
@@ -143,6 +192,12 @@ class DjangoSession:
         """The branch this object reads and writes (None until its first call)."""
         return self._position.branch_id if self._position else None
 
+    @property
+    def _current_branch_id(self) -> str:
+        """The SDK's name for current_branch_id, read by code written for
+        AdvancedSQLiteSession: main until the first call, as there; no database access."""
+        return self._position.branch_id if self._position else MAIN_BRANCH
+
     # --- history -------------------------------------------------------------
 
     async def get_items(self, limit: int | None = None, branch_id: str | None = None) -> list:
@@ -168,6 +223,11 @@ class DjangoSession:
             return
 
         def write():
+            if self._pending_metadata is not None:
+                conversations.set_metadata(
+                    session_id=self.session_id, metadata=self._pending_metadata, using=self.using
+                )
+                self._pending_metadata = None
             self._position = conversations.append_items(
                 session_id=self.session_id,
                 items=items,
@@ -212,8 +272,9 @@ class DjangoSession:
         usage = getattr(getattr(result, "context_wrapper", None), "usage", None)
         if usage is None:
             return
-        model_name = run_model_name(result)
+        await self._record_usage(usage, run_model_name(result), run_agent_names(result))
 
+    async def _record_usage(self, usage: Any, model_name: str | None, agents: list[str]) -> None:
         def write():
             # The position the run wrote from, not refreshed first: when another
             # object cleared the conversation since, the usage belongs to history
@@ -222,6 +283,7 @@ class DjangoSession:
                 session_id=self.session_id,
                 usage=usage,
                 model_name=model_name,
+                agents=agents,
                 position=self._start(),
                 using=self.using,
             )
@@ -231,6 +293,23 @@ class DjangoSession:
             await sync_thread.call(write, using=self.using, settle=True)
         except Exception:
             logger.exception("Failed to store session usage for %s", self.session_id)
+
+    async def get_usage_stats(self, branch_id: str | None = None) -> dict[str, Any]:
+        """Usage and cost over the whole conversation, or over branch_id.
+
+        Keys: requests, input_tokens, cached_input_tokens, output_tokens,
+        reasoning_tokens, total_tokens, total_turns; total_cost (Decimal USD,
+        the sum of the priced turns, 0 when none is), priced_turns,
+        unpriced_turns; per_model and per_agent, lists of
+        {name, turns, total_tokens, cost}. The same figures as the dashboard.
+        """
+        self._check_open()
+
+        def read():
+            self._observe()
+            return queries.usage_stats(self.session_id, branch_id, using=self.using)
+
+        return await sync_thread.call(read, using=self.using)
 
     async def get_session_usage(self, branch_id: str | None = None) -> dict[str, int] | None:
         """Usage summed over branch_id, or over every branch; None when none is recorded."""
@@ -397,6 +476,65 @@ class DjangoSession:
 
         return await sync_thread.call(read, using=self.using)
 
+    # --- metadata and copies --------------------------------------------------
+
+    async def set_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge a JSON object into the conversation's metadata, key by key (None removes
+        a key), creating the conversation if it is new; returns the metadata now stored.
+
+        ValueError, with nothing changed, for anything but a JSON object of at
+        most 16 KB. Metadata is stored in plaintext even with encryption on, so
+        that the dashboard can filter by it: labels and ids, not conversation text.
+        """
+        self._check_open()
+        conversations.check_metadata(metadata)
+
+        def write():
+            # The constructor's metadata first, so that these values win over it.
+            merged = {**(self._pending_metadata or {}), **metadata}
+            stored = conversations.set_metadata(
+                session_id=self.session_id, metadata=merged, using=self.using
+            )
+            self._pending_metadata = None
+            return stored
+
+        return await sync_thread.call(write, using=self.using, settle=True)
+
+    async def get_metadata(self) -> dict[str, Any]:
+        """The conversation's metadata ({} when it has none)."""
+        self._check_open()
+
+        def read():
+            return queries.conversation_metadata(self.session_id, using=self.using)
+
+        return await sync_thread.call(read, using=self.using)
+
+    async def copy_to(
+        self, new_session_id: str, *, branch_id: str | None = None, up_to_turn: int | None = None
+    ) -> "DjangoSession":
+        """Copy this object's branch (or branch_id), whole or up to user turn up_to_turn,
+        into a new conversation, as its main branch; returns a session on the copy.
+
+        The copy records where it came from; usage is not copied. ValueError,
+        with nothing changed, when the id is in use or the branch or turn does
+        not exist.
+        """
+        self._check_open()
+
+        def write():
+            conversations.copy_conversation(
+                session_id=self.session_id,
+                new_session_id=new_session_id,
+                branch_id=self._read_branch(branch_id),
+                up_to_turn=up_to_turn,
+                using=self.using,
+            )
+
+        await sync_thread.call(write, using=self.using, settle=True)
+        return DjangoSession(
+            new_session_id, session_settings=self.session_settings, using=self.using, ttl=self.ttl
+        )
+
     # --- trash ---------------------------------------------------------------
 
     async def soft_delete(self) -> None:
@@ -408,6 +546,19 @@ class DjangoSession:
             settle=True,
         )
 
+    async def hard_delete(self) -> None:
+        """Delete the conversation for good, every branch, item and usage row, as the
+        dashboard's purge does; audited. Refused (nothing changed) where a purge is."""
+        self._check_open()
+        await sync_thread.call(
+            functools.partial(
+                conversations.hard_delete, session_id=self.session_id, using=self.using
+            ),
+            using=self.using,
+            settle=True,
+        )
+        self._position = None
+
     async def restore(self) -> None:
         """Bring the conversation back from the trash exactly as it was."""
         self._check_open()
@@ -415,4 +566,31 @@ class DjangoSession:
             functools.partial(conversations.restore, session_id=self.session_id, using=self.using),
             using=self.using,
             settle=True,
+        )
+
+
+class RecordUsage(RunHooks):
+    """Run hooks that record a run's usage on the session when its agent answers.
+
+        await Runner.run(agent, "Hello", session=session, hooks=session.usage_hooks)
+
+    The turn recorded is the one store_run_usage(result) records: the same
+    tokens, model, cost and agents. Subclass it (calling super()) to add hooks
+    of your own.
+    """
+
+    def __init__(self, session: DjangoSession):
+        self.session = session
+        # The agents each run has started, by the run's Usage object (one per run).
+        self._started: dict[int, list[str]] = {}
+
+    async def on_agent_start(self, context: Any, agent: Any) -> None:
+        name = _agent_name(agent)
+        if name:
+            self._started.setdefault(id(context.usage), []).append(name)
+
+    async def on_agent_end(self, context: Any, agent: Any, output: Any) -> None:
+        started = self._started.pop(id(context.usage), [])
+        await self.session._record_usage(
+            context.usage, agent_model_name(agent), answering_last(started, _agent_name(agent))
         )

@@ -70,6 +70,7 @@ def add_turn(
     model: str | None = "gpt-4.1-mini",
     tool: str | None = "lookup_order",
     answer: str | None = None,
+    agents: list[str] | None = None,
     **tokens,
 ) -> Position:
     position = conversations.append_items(
@@ -78,7 +79,11 @@ def add_turn(
         position=position or Position(),
     )
     conversations.record_usage(
-        session_id=session_id, usage=usage(**tokens), model_name=model, position=position
+        session_id=session_id,
+        usage=usage(**tokens),
+        model_name=model,
+        agents=agents,
+        position=position,
     )
     return position
 

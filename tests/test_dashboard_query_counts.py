@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 MODELS = ["gpt-4.1-mini", "gpt-4o", None, "model-without-price"]
 TOOLS = ["lookup_order", "search_docs", None]
+AGENTS = [["Triage", "Billing"], ["Triage"], None]
 
 
 def build(size: int, *, grown_from: int = 0) -> None:
@@ -26,6 +27,11 @@ def build(size: int, *, grown_from: int = 0) -> None:
     for number in range(grown_from, size):
         session_id = f"chat-{number:03}"
         data.conversation(session_id, turns=1, model=MODELS[number % len(MODELS)])
+        data.add_turn(session_id, "And then?", agents=AGENTS[number % len(AGENTS)])
+        if number % 2:
+            conversations.set_metadata(
+                session_id=session_id, metadata={"user_id": f"u-{number % 4}", "plan": "pro"}
+            )
         if number % 3 == 2:
             conversations.trash(session_id=session_id)
     position = Position()
@@ -51,6 +57,8 @@ def urls() -> dict[str, str]:
         + "?q=question&sort=cost&branched=no&model=gpt-4o&period=30",
         "conversations_search": reverse("analytics:conversations") + "?q=retr",
         "conversations_by_turns": reverse("analytics:conversations") + "?sort=turns&page=2",
+        "conversations_by_agent": reverse("analytics:conversations") + "?agent=Billing",
+        "conversations_by_metadata": reverse("analytics:conversations") + "?meta=plan%3Dpro",
         "conversation": big,
         "conversation_branch": big + "?branch=retry-0",
         "compare": reverse("analytics:compare", args=["big"]) + "?a=main&b=retry-0",
@@ -70,6 +78,8 @@ PAGES = [
     "conversations_filtered",
     "conversations_search",
     "conversations_by_turns",
+    "conversations_by_agent",
+    "conversations_by_metadata",
     "conversation",
     "conversation_branch",
     "compare",

@@ -20,8 +20,9 @@ from .common import (
     period_start,
 )
 from .conversation import branch_comparison_get, conversation_detail_get
-from .listing import conversation_list, model_name_list
+from .listing import agent_name_list, conversation_list, model_name_list
 from .overview import (
+    agent_mix_list,
     costliest_conversation_list,
     daily_usage_get,
     model_mix_list,
@@ -40,6 +41,8 @@ __all__ = [
     "TRASH_PER_PAGE",
     "TURNS_PER_PAGE",
     "Page",
+    "agent_mix_list",
+    "agent_name_list",
     "audit_list",
     "branch_comparison_get",
     "chosen_conversation_ids",

@@ -1,5 +1,6 @@
 """One conversation: its branches, turns, chart and tools, and two branches side by side."""
 
+import json
 import math
 from typing import Any
 
@@ -146,7 +147,18 @@ def conversation_detail_get(
         "chart": _turn_chart(usage_rows, turn_count),
         "tools": _tool_table(session.pk, branch_id),
         "version": queries.conversation_version(session.pk),
+        "metadata": metadata_rows(session.metadata),
     }
+
+
+def metadata_rows(metadata: Any) -> list[tuple[str, str]]:
+    """(key, value as text) of a conversation's metadata, keys in order; JSON for non-strings."""
+    if not isinstance(metadata, dict):
+        return []
+    return [
+        (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        for key, value in sorted(metadata.items())
+    ]
 
 
 def _side_without_text(side: dict) -> dict:

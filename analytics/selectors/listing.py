@@ -15,12 +15,16 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    TextField,
+    Value,
 )
+from django.db.models.functions import Cast
 
 from convstore.models import (
     AgentMessage,
     AgentSession,
     Branch,
+    TurnUsage,
 )
 
 from ..models import UsageDay
@@ -44,6 +48,50 @@ def model_name_list() -> list[str]:
         .order_by("model_name")
         .values_list("model_name", flat=True)
         .distinct()
+    )
+
+
+def agent_name_list() -> list[str]:
+    """The agents that usage was recorded for, for the list's filter (index turn_usage_agent)."""
+    return list(
+        TurnUsage.objects.filter(agent_name__isnull=False)
+        .order_by("agent_name")
+        .values_list("agent_name", flat=True)
+        .distinct()
+    )
+
+
+def _metadata_values(value: str) -> list:
+    """The JSON values key=value matches: the text, and the number or boolean it spells
+    ("42" finds 42 and "42")."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return [value]
+    return [value, parsed] if isinstance(parsed, int | float) else [value]  # booleans too
+
+
+def _sqlite_text(value) -> str:
+    """A JSON scalar as SQLite's json_extract gives it, cast to text."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def metadata_matching(sessions: QuerySet[AgentSession], key: str, value: str) -> QuerySet:
+    """The conversations whose metadata holds key=value."""
+    values = _metadata_values(value)
+    if connection.vendor == "postgresql":
+        # metadata @> '{"key": value}': served by the GIN index agent_sessions_metadata.
+        matched = Q()
+        for candidate in values:
+            matched |= Q(metadata__contains={key: candidate})
+        return sessions.filter(matched)
+    # SQLite cannot index arbitrary keys: this scans the live conversations.
+    path = Value("$." + json.dumps(key))
+    extracted = Func(F("metadata"), path, function="JSON_EXTRACT", output_field=TextField())
+    return sessions.alias(metadata_value=Cast(extracted, output_field=TextField())).filter(
+        metadata_value__in=[_sqlite_text(candidate) for candidate in values]
     )
 
 
@@ -88,6 +136,8 @@ def _conversations_matching(
     model: str,
     search_text: bool,
     held: bool = False,
+    agent: str = "",
+    metadata: tuple[str, str] | None = None,
 ) -> QuerySet[AgentSession]:
     sessions = AgentSession.objects.filter(deleted_at__isnull=True)
     if held:
@@ -111,6 +161,12 @@ def _conversations_matching(
         sessions = sessions.filter(
             session_id__in=UsageDay.objects.filter(model_name=model).values("session_id")
         )
+    if agent:
+        sessions = sessions.filter(
+            session_id__in=TurnUsage.objects.filter(agent_name=agent).values("session_id")
+        )
+    if metadata is not None:
+        sessions = metadata_matching(sessions, *metadata)
     return sessions
 
 
@@ -176,6 +232,14 @@ def _models_of(session_ids: list[str]) -> dict[str, list[str]]:
     return models
 
 
+def user_id_of(metadata) -> str | None:
+    """The metadata's user_id, as text, if it has one."""
+    if not isinstance(metadata, dict) or metadata.get("user_id") is None:
+        return None
+    value = metadata["user_id"]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def conversation_list(
     *,
     q: str = "",
@@ -187,6 +251,8 @@ def conversation_list(
     page: int = 1,
     per_page: int = CONVERSATIONS_PER_PAGE,
     search_text: bool = True,
+    agent: str = "",
+    metadata: tuple[str, str] | None = None,
 ) -> Page:
     """Live conversations matching the filters, one page, with a totals line in page.extra.
 
@@ -200,6 +266,8 @@ def conversation_list(
         model=model,
         search_text=search_text,
         held=held,
+        agent=agent,
+        metadata=metadata,
     )
     totals = UsageDay.objects.filter(session_id__in=matching.values("pk")).aggregate(**ROLLUP_SUMS)
     result = _conversation_page(
@@ -208,5 +276,7 @@ def conversation_list(
     models = _models_of([session.pk for session in result.rows])
     for session in result.rows:
         session.models = models.get(session.pk, [])
+        session.user_id = user_id_of(session.metadata)
+    result.extra["show_user_id"] = any(session.user_id is not None for session in result.rows)
     result.extra["totals"] = {"conversations": result.count, **rollup_totals(totals)}
     return result

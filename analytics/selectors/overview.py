@@ -5,12 +5,14 @@ import datetime
 from django.db.models import (
     Count,
     F,
+    Q,
     Sum,
 )
 from django.utils import timezone
 
 from convstore.models import (
     AgentSession,
+    TurnUsage,
 )
 
 from ..models import ToolDay, UsageDay
@@ -105,3 +107,30 @@ def model_mix_list(*, since: datetime.datetime | None) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def agent_mix_list(*, since: datetime.datetime | None) -> list[dict]:
+    """Usage per agent that answered, largest first, from the usage rows of the period
+    (turn_usage_created); usage recorded without an agent comes as agent None.
+
+    A turn counts for the agent that answered it, the run's last agent, also
+    when others took part through handoffs.
+    """
+    rows = TurnUsage.objects.filter(session__deleted_at__isnull=True)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    summed = (
+        rows.values("agent_name")
+        .annotate(
+            sum_turns=Count("id"),
+            sum_requests=Sum("requests"),
+            sum_input=Sum("input_tokens"),
+            sum_output=Sum("output_tokens"),
+            sum_total=Sum("total_tokens"),
+            sum_cost=Sum("cost"),
+            sum_unpriced=Count("id", filter=Q(cost__isnull=True)),
+            sum_unknown_model=Count("id", filter=Q(model_name__isnull=True) | Q(model_name="")),
+        )
+        .order_by(F("sum_total").desc(nulls_last=True), "agent_name")
+    )
+    return [{"agent_name": row["agent_name"], **rollup_totals(row)} for row in summed]

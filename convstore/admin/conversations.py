@@ -92,6 +92,10 @@ class AgentSessionAdmin(BigTableAdmin):
         "held_at",
         "held_by",
         "hold_reason",
+        "metadata",
+        "copied_from_session_id",
+        "copied_from_branch_id",
+        "copied_up_to_turn",
         "lists",
     )
     # Only the title is edited here; every other change is a conversations write.

@@ -8,8 +8,9 @@ and sequence numbers are assigned without gaps or duplicates.
 
 Audited (an AuditEntry naming the user, or without one "agent" unless the
 caller gives another label): fork, set_active_branch, delete_branch, clear,
-trash, restore, purge, place_hold, lift_hold, set_title, edit_message, recompute_structure,
-reprice_usage, import_conversation, save_price, delete_price, and (one entry
+trash, restore, purge, place_hold, lift_hold, set_title, edit_message,
+recompute_structure, reprice_usage, import_conversation, save_price,
+delete_price, hard_delete (as trash and purge), copy_conversation, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
 rekey_items, which work in batches of their own transactions; record_backup
 (labelled "command"); apply_retention's moves, purges and deletions of expired
@@ -18,7 +19,7 @@ record_bulk_export, a person's reads of message text. bulk_apply runs trash,
 restore or purge over many conversations, each audited with the bulk action's
 shared id. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
-adopt_unstructured_messages and set_ttl; nor seed_default_prices.
+adopt_unstructured_messages and set_ttl; nor set_metadata or seed_default_prices.
 
 A "position" is what a session object holds: the branch it writes to and the
 clear generation it last saw. When another writer has cleared the conversation
@@ -39,6 +40,7 @@ from .base import (
 )
 from .branches import check_branch, delete_branch, fork, set_active_branch
 from .bulk import BULK_WRITES, BulkOutcome, bulk_apply, new_bulk, record_bulk_export
+from .copies import copy_conversation
 from .history import (
     adopt_unstructured_messages,
     append_items,
@@ -54,6 +56,7 @@ from .keys import (
     truncate_sqlite_wal,
     vacuum_full_messages,
 )
+from .metadata import METADATA_MAX_BYTES, check_metadata, set_metadata
 from .reads import (
     CONTENT_PERMISSION,
     READ_KINDS,
@@ -80,7 +83,7 @@ from .retention import (
     place_hold,
     set_ttl,
 )
-from .trash import PURGE_PERMISSION, purge, restore, trash
+from .trash import PURGE_PERMISSION, hard_delete, purge, restore, trash
 from .usage import COST_STEP, record_usage, reprice_usage
 
 __all__ = [
@@ -90,6 +93,7 @@ __all__ = [
     "COST_STEP",
     "DERIVED_FIELDS",
     "HOLD_PERMISSION",
+    "METADATA_MAX_BYTES",
     "PURGE_PERMISSION",
     "READ_KINDS",
     "READ_REPEAT_WINDOW",
@@ -110,14 +114,17 @@ __all__ = [
     "check_branch",
     "check_branch_name",
     "check_max_messages",
+    "check_metadata",
     "check_sdk_item",
     "check_session_id",
     "clear",
+    "copy_conversation",
     "delete_branch",
     "delete_price",
     "edit_message",
     "encrypt_plaintext_items",
     "fork",
+    "hard_delete",
     "import_conversation",
     "lift_hold",
     "new_bulk",
@@ -136,6 +143,7 @@ __all__ = [
     "save_price",
     "seed_default_prices",
     "set_active_branch",
+    "set_metadata",
     "set_title",
     "set_ttl",
     "trash",

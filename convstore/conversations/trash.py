@@ -89,3 +89,13 @@ def purge(
             using=using,
             rows=counts,
         )
+
+
+def hard_delete(*, session_id: str, actor=None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Delete a conversation for good, live or in the trash: trash then purge, in one
+    transaction, so that whatever refuses either step leaves it as it was."""
+    with transaction.atomic(using=using):
+        locked = lock_existing_conversation(session_id, using=using, allow_trash=True)
+        if locked.deleted_at is None:
+            trash(session_id=session_id, actor=actor, using=using)
+        purge(session_id=session_id, actor=actor, using=using)

@@ -41,7 +41,14 @@ def _branch_has_rows(session_id: str, branch_id: str, *, using: str) -> bool:
 
 
 def _replace_turn_usage(
-    session_id: str, branch_id: str, turn: int, usage: Any, model_name: str | None, *, using: str
+    session_id: str,
+    branch_id: str,
+    turn: int,
+    usage: Any,
+    model_name: str | None,
+    agents: list[str] | None,
+    *,
+    using: str,
 ) -> None:
     """The turn's usage row, inserted or replaced in one statement (an upsert)."""
     input_details = usage_details_dict(getattr(usage, "input_tokens_details", None))
@@ -62,6 +69,8 @@ def _replace_turn_usage(
             output_tokens=usage.output_tokens or 0,
         ),
         "created_at": now,
+        "agent_name": agents[-1] if agents else None,
+        "agents": list(agents) if agents else None,
     }
     connection = connections[using]
     # Each value as the ORM would write it to this database.
@@ -75,7 +84,7 @@ def _replace_turn_usage(
 
 # What a new record of a turn's usage replaces: all but the row's identity. Run
 # on every agent turn, so written out once, as the append's statements are.
-_REPLACED_FIELDS = (*USAGE_FIELDS, "model_name", "cost", "created_at")
+_REPLACED_FIELDS = (*USAGE_FIELDS, "model_name", "cost", "created_at", "agent_name", "agents")
 _REPLACE_TURN_USAGE_SQL = f"""
     INSERT INTO turn_usage (session_id, branch_id, user_turn_number, {", ".join(_REPLACED_FIELDS)})
     VALUES (%s, %s, %s, {", ".join(["%s"] * len(_REPLACED_FIELDS))})
@@ -89,10 +98,14 @@ def record_usage(
     session_id: str,
     usage: Any,
     model_name: str | None = None,
+    agents: list[str] | None = None,
     position: Position = ON_MAIN,
     using: str = DEFAULT_DB_ALIAS,
 ) -> tuple[int | None, Position]:
     """Store a run's usage as the current turn's usage (replacing it).
+
+    agents: the names of the agents that took part, in the order they first
+    ran, the one that answered last.
 
     Returns the turn stored (None when nothing was) and the position from now
     on: main, when the conversation was cleared since the position was taken;
@@ -110,7 +123,9 @@ def record_usage(
         turn, _branch_turn = locked.turns
         if turn == 0 and not _branch_has_rows(session_id, position.branch_id, using=using):
             return None, position
-        _replace_turn_usage(session_id, position.branch_id, turn, usage, model_name, using=using)
+        _replace_turn_usage(
+            session_id, position.branch_id, turn, usage, model_name, agents, using=using
+        )
     return turn, position
 
 

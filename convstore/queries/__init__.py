@@ -23,6 +23,7 @@ from .sessions import (
     branch_items,
     branches,
     conversation_by_turns,
+    conversation_metadata,
     conversation_state,
     conversation_turns,
     find_turns,
@@ -33,6 +34,7 @@ from .sessions import (
     tool_usage,
     turn_usage,
 )
+from .stats import usage_stats
 
 __all__ = [
     "UNREADABLE",
@@ -50,6 +52,7 @@ __all__ = [
     "branch_usage",
     "branches",
     "conversation_by_turns",
+    "conversation_metadata",
     "conversation_state",
     "conversation_turns",
     "conversation_version",
@@ -62,6 +65,7 @@ __all__ = [
     "shown_item",
     "tool_usage",
     "turn_usage",
+    "usage_stats",
     "usage_totals",
     "usage_view",
 ]

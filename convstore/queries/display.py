@@ -57,10 +57,20 @@ def usage_view(row: dict) -> dict:
         "total_tokens": row.get("total_tokens") or 0,
         "model_name": row.get("model_name"),
         "cost": row.get("cost"),
+        "agent_name": row.get("agent_name"),
+        "agents": row.get("agents") if isinstance(row.get("agents"), list) else [],
     }
 
 
-USAGE_VIEW_FIELDS = ("branch_id", "user_turn_number", *USAGE_FIELDS, "model_name", "cost")
+USAGE_VIEW_FIELDS = (
+    "branch_id",
+    "user_turn_number",
+    *USAGE_FIELDS,
+    "model_name",
+    "cost",
+    "agent_name",
+    "agents",
+)
 
 
 def branch_usage(

@@ -18,7 +18,7 @@ from django.db.models import (
 
 from .. import encryption
 from .. import items as sdk_items
-from ..models import MAIN_BRANCH, Branch, MessageStructure, TurnUsage
+from ..models import MAIN_BRANCH, AgentSession, Branch, MessageStructure, TurnUsage
 from ..sql import fetch
 
 
@@ -289,6 +289,13 @@ def tool_usage(
             counts.items(), key=lambda entry: (entry[0][1] or 0, entry[0][0] or "")
         )
     ]
+
+
+def conversation_metadata(session_id: str, *, using: str = DEFAULT_DB_ALIAS) -> dict:
+    """The conversation's metadata; {} when it has none or does not exist."""
+    rows = AgentSession.objects.using(using).filter(pk=session_id)
+    metadata = rows.values_list("metadata", flat=True).first()
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def session_usage(
