@@ -64,6 +64,7 @@ from session_growth import (
     branch_line,
     floor_table,
     growth_table,
+    limits_line,
     postgres_growth,
     sqlite_growth,
 )
@@ -441,11 +442,12 @@ async def bench_growth(
         advanced = figures
     if admin_url:
         floor_url = database_url(admin_url, BENCH_DATABASE, "postgresql")
-        figures = await postgres_growth(floor_url, sizes, runs)
+        figures, costs = await postgres_growth(floor_url, sizes, runs)
         await close_django_connections()
         title = f"PostgreSQL {server_version(admin_url)}"
         lines += ["", *growth_table(title, figures, "DjangoSession", sizes)]
         lines += ["", *floor_table(figures, "DjangoSession", "raw psycopg", sizes)]
+        lines.append(limits_line(costs))
         if advanced is not None:
             lines.append(branch_line(figures, advanced, sizes))
     return lines

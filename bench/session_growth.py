@@ -426,6 +426,36 @@ async def postgres_growth(floor_url: str, sizes, runs: int):
     floor = [w for w in WORKLOADS if w.name in FLOOR_WORKLOADS]
     workloads = {"DjangoSession": WORKLOADS, "raw psycopg": floor}
     try:
-        return await measure(implementations, workloads, sizes, runs, "postgres")
+        figures = await measure(implementations, workloads, sizes, runs, "postgres")
+        return figures, await round_trip_costs(connection, runs)
     finally:
         connection.close()
+
+
+async def round_trip_costs(connection, runs: int, calls: int = 200) -> dict[str, float]:
+    """What every DjangoSession call pays before its SQL, in seconds: the hop to
+    Django's thread (sync_to_async) and one round trip to the server (SELECT 1)."""
+    from convstore import sync_thread
+
+    async def hop():
+        await sync_thread.call(lambda: None, using="pg")
+
+    async def round_trip():
+        connection.execute("SELECT 1").fetchall()
+
+    costs: dict[str, list[float]] = {"thread hop": [], "round trip": []}
+    for _ in range(runs):
+        for name, call in (("thread hop", hop), ("round trip", round_trip)):
+            start = time.perf_counter()
+            for _ in range(calls):
+                await call()
+            costs[name].append((time.perf_counter() - start) / calls)
+    return {name: statistics.median(seconds) for name, seconds in costs.items()}
+
+
+def limits_line(costs: dict[str, float]) -> str:
+    return (
+        "floor's own limits, same run: one round trip (SELECT 1) "
+        f"{costs['round trip'] * 1000:.3f}ms; DjangoSession's hop to Django's thread"
+        f" {costs['thread hop'] * 1000:.3f}ms (get_items: hop + 2 statements; floor: 1)"
+    )
