@@ -273,6 +273,7 @@ class AuditEntry(models.Model):
         ENCRYPT = "encrypt", "Items encrypted"
         REKEY = "rekey", "Items re-encrypted"
         READ = "read", "Content read"
+        LOGIN_LOCKED = "login_locked", "Login locked out"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(

@@ -12,7 +12,8 @@ trash, restore, purge, set_title, edit_message, recompute_structure,
 reprice_usage, import_conversation, save_price, delete_price, and (one entry
 per conversation changed, labelled "command") encrypt_plaintext_items and
 rekey_items, which work in batches of their own transactions; and, through
-record_content_read(s), a person's reads of message text. Not audited,
+record_content_read(s), a person's reads of message text; and, through
+record_login_lockout, logins refused after too many failures. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
 adopt_unstructured_messages; nor seed_default_prices.
 
@@ -40,6 +41,7 @@ from .keys import (
     truncate_sqlite_wal,
     vacuum_full_messages,
 )
+from .logins import record_login_lockout
 from .reads import (
     CONTENT_PERMISSION,
     READ_KINDS,
@@ -91,6 +93,7 @@ __all__ = [
     "recompute_structure",
     "record_content_read",
     "record_content_reads",
+    "record_login_lockout",
     "record_usage",
     "rekey_items",
     "reprice_usage",
