@@ -213,7 +213,11 @@ def database_config() -> dict:
         )
         config["TEST"] = {"NAME": test_database_name()}
     else:
-        raise ImproperlyConfigured(f"Unsupported database engine in DATABASE_URL: {url}")
+        # Not the URL itself: it may hold a password.
+        scheme = url.partition(":")[0]
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a postgres:// or sqlite:/// URL, not {scheme}://..."
+        )
     return config
 
 

@@ -31,6 +31,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host, port, workers, migrate, collectstatic, **options):
+        if not os.environ.get("DATABASE_URL"):
+            database = settings.DATABASES["default"]["NAME"]
+            self.stdout.write(f"DATABASE_URL is not set: using the SQLite file {database}")
         port = whole_number("PORT", port, 1, 65535)
         workers = whole_number("WEB_CONCURRENCY", workers, 1, 64)
         check_production_settings()
