@@ -125,3 +125,10 @@ def test_the_limits_come_from_the_environment(variable):
     assert result.stderr.strip() == (
         f"Configuration error: {variable} must be a whole number of at least 1, not '0'"
     )
+
+
+def test_tries_during_the_lockout_do_not_extend_it(client, staff):
+    fail(client, "viewer", 5)
+    started = sorted(AccessAttempt.objects.values_list("attempt_time", flat=True))
+    assert fail(client, "viewer", 2) == [429, 429]
+    assert sorted(AccessAttempt.objects.values_list("attempt_time", flat=True)) == started

@@ -237,6 +237,15 @@ def test_serve_refuses_a_database_that_does_not_answer(tmp_path):
     assert "Connection refused" in line
 
 
+def test_serve_refuses_to_start_without_the_collected_static_files(tmp_path):
+    result = manage("serve", env=deploy_env(tmp_path, STATIC_ROOT=str(tmp_path / "empty")))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"CommandError: The static files are not collected in STATIC_ROOT ({tmp_path / 'empty'}): "
+        "run manage.py collectstatic, or serve --collectstatic as `make serve` does"
+    )
+
+
 def test_serve_says_which_sqlite_file_it_uses_without_database_url(tmp_path):
     env = deploy_env(tmp_path, DATABASE_URL=None, PORT="eighty")
     result = manage("serve", env=env)

@@ -5,6 +5,7 @@ import os
 import socket
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=1)
         if collectstatic:
             call_command("collectstatic", interactive=False, verbosity=1)
+        check_static_files_collected()
         # Workers open their own connections; none may be shared across fork().
         connections.close_all()
         self.stdout.write(f"convstore: serving on http://{host}:{port} with {workers} worker(s)")
@@ -103,6 +105,15 @@ def check_database_answers() -> None:
     except DatabaseError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CommandError(f"The database ({where}) does not answer: {reason}") from None
+
+
+def check_static_files_collected() -> None:
+    """Without the manifest every page would fail: its hashed names come from there."""
+    if hasattr(staticfiles_storage, "load_manifest") and not staticfiles_storage.load_manifest():
+        raise CommandError(
+            f"The static files are not collected in STATIC_ROOT ({settings.STATIC_ROOT}): "
+            "run manage.py collectstatic, or serve --collectstatic as `make serve` does"
+        )
 
 
 class Server(BaseApplication):
