@@ -1,4 +1,4 @@
-.PHONY: run test test-sqlite test-postgres install lint bench
+.PHONY: run serve test test-sqlite test-postgres install lint bench
 
 # uv itself comes from pip when the machine lacks it.
 UV := $(shell command -v uv 2>/dev/null || (python3 -m pip install --quiet uv >&2 && echo "python3 -m uv"))
@@ -12,6 +12,11 @@ run: install
 	DEBUG=1 $(UV) run python manage.py seed_demo --if-empty
 	DEBUG=1 $(UV) run python manage.py login_link
 	DEBUG=1 $(UV) run python manage.py runserver 127.0.0.1:8000
+
+# Production: DEBUG off, gunicorn with uvicorn workers on $$HOST:$$PORT (127.0.0.1:8000),
+# $$WEB_CONCURRENCY workers (2). Needs SECRET_KEY and ALLOWED_HOSTS.
+serve: install
+	$(UV) run python manage.py serve --migrate --collectstatic
 
 # The whole suite on SQLite, then on PostgreSQL when DATABASE_URL is set or a
 # server answers on 127.0.0.1:5432 (REQUIRE_POSTGRES=1 makes its absence an error).

@@ -337,6 +337,7 @@ class AuditEntry(models.Model):
         EXPIRE = "expire", "Expired items deleted"
         BACKUP = "backup", "Backup taken"
         COPY = "copy", "Copied as new conversation"
+        LOGIN_LOCKED = "login_locked", "Login locked out"
 
     at = models.DateTimeField(db_default=Now())
     actor = models.ForeignKey(

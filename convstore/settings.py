@@ -5,9 +5,14 @@ SECRET_KEY     required unless DEBUG is on
 DEBUG          "1"/"true" to enable (default off)
 ALLOWED_HOSTS  comma-separated (default: localhost names when DEBUG is on)
 CONVSTORE_RETAIN_DAYS, CONVSTORE_TRASH_DAYS  retention policies (convstore.policies)
+
+The security settings (SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, ...) take
+the environment variable of the same name; with DEBUG off they default to
+the safe side.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +43,46 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of at least {minimum}, not {value!r}"
+        )
+    return number
+
+
+def env_origins(name: str) -> list[str]:
+    origins = env_list(name, [])
+    for origin in origins:
+        if not origin.startswith(("https://", "http://")):
+            raise ImproperlyConfigured(
+                f"{name} takes origins with their scheme (https://ops.example.com), not {origin!r}"
+            )
+    return origins
+
+
+def env_proxy_header(name: str) -> tuple[str, str] | None:
+    """ "X-Forwarded-Proto: https" -> ("HTTP_X_FORWARDED_PROTO", "https")."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, colon, expected = value.partition(":")
+    header, expected = header.strip(), expected.strip()
+    if not colon or not header or not expected or " " in header:
+        raise ImproperlyConfigured(
+            f"{name} must be a header and the value it has over HTTPS, "
+            f"such as 'X-Forwarded-Proto: https', not {value!r}"
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), expected
+
+
 DEBUG = env_bool("DEBUG")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -58,12 +103,16 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "csp",
+    "axes",
     "convstore",
     "analytics",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "convstore.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -72,6 +121,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so that it sees the failed logins of every view.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "convstore.urls"
@@ -164,7 +215,11 @@ def database_config() -> dict:
         )
         config["TEST"] = {"NAME": test_database_name()}
     else:
-        raise ImproperlyConfigured(f"Unsupported database engine in DATABASE_URL: {url}")
+        # Not the URL itself: it may hold a password.
+        scheme = url.partition(":")[0]
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be a postgres:// or sqlite:/// URL, not {scheme}://..."
+        )
     return config
 
 
@@ -199,7 +254,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+# Hashed names and compressed copies, made by collectstatic; whitenoise serves
+# them with a year-long cache header, since a changed file gets a new name.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "analytics:overview"
@@ -211,3 +272,53 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- HTTPS and cookies: Django's setting names, read from the environment ----
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS")
+# Behind a proxy that ends TLS: the header it sets, "X-Forwarded-Proto: https".
+SECURE_PROXY_SSL_HEADER = env_proxy_header("SECURE_PROXY_SSL_HEADER")
+
+# --- Content-Security-Policy (django-csp) -------------------------------------
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # No inline script, no eval: the pages carry data in json_script tags.
+        "script-src": ["'self'"],
+        # htmx's own indicator style is turned off (base.html); its CSS is in dashboard.css.
+        "style-src": ["'self'"],
+        # The empty favicon is a data: URL.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Throttled logins (django-axes) ------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After this many failures for one username, or from one address, logins are
+# refused for the cool-off time; a success does not forgive earlier failures.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "convstore.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = False
+# A refused attempt during the cool-off does not start it again, so the
+# message's time holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False

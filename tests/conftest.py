@@ -5,12 +5,33 @@ from agents import set_tracing_disabled
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.db import connections
+from django.test import override_settings
 
 from convstore import conversations
 from tests import dashboard_data
 
 # Tests never reach a model or the tracing backend.
 set_tracing_disabled(True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http_and_unhashed_static_files(tmp_path_factory):
+    """The test client and the live server speak plain HTTP, and serve static files
+    through Django's finders, which know no hashed names.
+
+    So tests here do not redirect to HTTPS and use the storage without a manifest.
+    tests/test_security_settings.py tests the redirect, and tests/test_serve.py
+    serves the collected, hashed, compressed files through the real server.
+    """
+    with override_settings(
+        SECURE_SSL_REDIRECT=False,
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        STATIC_ROOT=tmp_path_factory.mktemp("static_root"),
+    ):
+        yield
 
 
 @pytest.fixture

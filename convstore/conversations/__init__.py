@@ -15,7 +15,8 @@ per conversation changed, labelled "command") encrypt_plaintext_items and
 rekey_items, which work in batches of their own transactions; record_backup
 (labelled "command"); apply_retention's moves, purges and deletions of expired
 items (labelled "retention"); and, through record_content_read(s) and
-record_bulk_export, a person's reads of message text. bulk_apply runs trash,
+record_bulk_export, a person's reads of message text; through
+record_login_lockout, logins refused after too many failures. bulk_apply runs trash,
 restore or purge over many conversations, each audited with the bulk action's
 shared id. Not audited,
 as they run on every agent turn: append_items, pop_item, record_usage and
@@ -56,6 +57,7 @@ from .keys import (
     truncate_sqlite_wal,
     vacuum_full_messages,
 )
+from .logins import record_login_lockout
 from .metadata import METADATA_MAX_BYTES, check_metadata, set_metadata
 from .reads import (
     CONTENT_PERMISSION,
@@ -136,6 +138,7 @@ __all__ = [
     "record_bulk_export",
     "record_content_read",
     "record_content_reads",
+    "record_login_lockout",
     "record_usage",
     "rekey_items",
     "reprice_usage",
