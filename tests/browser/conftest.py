@@ -71,7 +71,10 @@ def page(browser, live_server, purger, javascript):
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.on(
         "console",
-        lambda message: message.type == "error" and page.errors.append(f"console: {message.text}"),
+        lambda message: (
+            message.type == "error"
+            and page.errors.append(f"console: {message.text} ({message.location['url']})")
+        ),
     )
     page.on(
         "dialog", lambda dialog: (page.errors.append(f"dialog: {dialog.message}"), dialog.dismiss())

@@ -109,7 +109,8 @@ def check_database_answers() -> None:
 
 def check_static_files_collected() -> None:
     """Without the manifest every page would fail: its hashed names come from there."""
-    if hasattr(staticfiles_storage, "load_manifest") and not staticfiles_storage.load_manifest():
+    manifest = getattr(staticfiles_storage, "read_manifest", None)
+    if manifest is not None and manifest() is None:
         raise CommandError(
             f"The static files are not collected in STATIC_ROOT ({settings.STATIC_ROOT}): "
             "run manage.py collectstatic, or serve --collectstatic as `make serve` does"
