@@ -202,6 +202,7 @@ def bench_engine(engine: str, url: str, args) -> list[str]:
     for mode in ("own", "shared"):
         ours = run_kind("ours", url, engine, mode, args)
         floor = run_kind("floor", url, engine, mode, args)
+        print(f"  {engine} {mode}: done", file=sys.stderr, flush=True)
         ratio = ours["items_per_s"] / floor["items_per_s"]
         for name, result in (("DjangoSession", ours), ("raw floor", floor)):
             lines.append(
