@@ -95,3 +95,12 @@ def shot(page, name: str) -> None:
     # caret="initial": hiding the caret leaves style="" on inputs, which htmx's
     # history would later put back into the page, against the CSP.
     page.screenshot(path=f"/tmp/dashboard_{name}.png", full_page=True, caret="initial")
+
+
+def wait_until(page, expression: str) -> None:
+    """Poll from the test: wait_for_function's polling evaluates a string, which the CSP forbids."""
+    for _ in range(100):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"never true: {expression}")

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from convstore import conversations
 from tests import dashboard_data as data
-from tests.browser.conftest import BROWSER_TEST_MARKS, shot
+from tests.browser.conftest import BROWSER_TEST_MARKS, shot, wait_until
 
 pytestmark = BROWSER_TEST_MARKS
 
@@ -47,10 +47,10 @@ def test_every_dashboard_page_and_swap_runs_under_the_policy(page):
     data.conversation("other", turns=1, title="Where is my parcel")
 
     visit(page, "/")
-    page.wait_for_function("window.Chart && Chart.getChart(document.querySelector('canvas'))")
+    wait_until(page, "window.Chart && Chart.getChart(document.querySelector('canvas'))")
     page.click("text=All time")
     expect(page.locator(".segmented a[aria-current]")).to_have_text("All time")
-    page.wait_for_function("Chart.getChart(document.querySelector('canvas'))")
+    wait_until(page, "Chart.getChart(document.querySelector('canvas'))")
     shot(page, "csp_overview")
 
     visit(page, "/conversations/")
@@ -61,7 +61,7 @@ def test_every_dashboard_page_and_swap_runs_under_the_policy(page):
     page.go_back()
 
     visit(page, "/conversations/chat/")
-    page.wait_for_function("Chart.getChart(document.querySelector('canvas[data-chart=turns]'))")
+    wait_until(page, "Chart.getChart(document.querySelector('canvas[data-chart=turns]'))")
     turn_two = page.locator("article[data-turn='2']")
     turn_two.locator("summary", has_text="Branch from here").click()
     turn_two.locator("input[name=name]").fill("retry")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from convstore import conversations
 from convstore.models import AgentSession
 from tests import dashboard_data as data
-from tests.browser.conftest import BROWSER_TEST_MARKS, shot
+from tests.browser.conftest import BROWSER_TEST_MARKS, shot, wait_until
 
 pytestmark = BROWSER_TEST_MARKS
 
@@ -23,7 +23,7 @@ def test_log_in_and_see_the_overview(page):
     data.conversation("seen", turns=2)
     page.reload()
     expect(page.locator("h1")).to_have_text("Overview")
-    page.wait_for_function("window.Chart && Chart.getChart(document.querySelector('canvas'))")
+    wait_until(page, "window.Chart && Chart.getChart(document.querySelector('canvas'))")
     shot(page, "overview")
     page.click("text=All time")
     expect(page.locator(".segmented a[aria-current]")).to_have_text("All time")
