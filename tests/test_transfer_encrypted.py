@@ -184,7 +184,7 @@ def test_a_file_under_another_key_imports_with_encryption_key_sealed_under_the_s
     written = sdk_file(path, "enc", FILE_KEY, advanced=False)
 
     with encrypted(KEY):
-        command("import_agents_db", str(path), "--encryption-key", FILE_KEY)
+        command("import_agents_db", str(path), f"--encryption-key={FILE_KEY}")
         assert run(DjangoSession("enc").get_items()) == written
     with encrypted(FILE_KEY), pytest.raises(encryption.UnreadableItem):
         run(DjangoSession("enc").get_items())
@@ -214,7 +214,7 @@ def test_imported_items_keep_the_time_they_were_sealed_so_a_ttl_counts_as_before
     reseal_first_item(path, "enc", FILE_KEY, an_hour_ago)
 
     with encrypted(KEY):
-        command("import_agents_db", str(path), "--encryption-key", FILE_KEY)
+        command("import_agents_db", str(path), f"--encryption-key={FILE_KEY}")
         first = AgentMessage.objects.filter(session_id="enc").earliest("id")
         assert encryption.token_time("enc", first.message_data) == an_hour_ago
         assert run(DjangoSession("enc", ttl=600).get_items()) == written[1:]
@@ -224,16 +224,16 @@ def test_an_encrypted_file_imported_again_imports_nothing(tmp_path):
     path = tmp_path / "encrypted.sqlite3"
     sdk_file(path, "enc", FILE_KEY, advanced=True)
     with encrypted(KEY):
-        command("import_agents_db", str(path), "--encryption-key", FILE_KEY)
+        command("import_agents_db", str(path), f"--encryption-key={FILE_KEY}")
         rows = database_rows()
 
-        output = command("import_agents_db", str(path), "--encryption-key", FILE_KEY)
+        output = command("import_agents_db", str(path), f"--encryption-key={FILE_KEY}")
 
         assert "0 conversations imported, 1 already here." in output
         assert database_rows() == rows
 
 
-@pytest.mark.parametrize("arguments", [[], ["--encryption-key", KEY]], ids=["", "with key"])
+@pytest.mark.parametrize("arguments", [[], [f"--encryption-key={KEY}"]], ids=["", "with key"])
 def test_a_server_without_keys_refuses_an_encrypted_file(tmp_path, arguments):
     path = tmp_path / "encrypted.sqlite3"
     sdk_file(path, "enc", KEY, advanced=False)
@@ -252,7 +252,7 @@ def test_a_server_without_keys_refuses_an_encrypted_file(tmp_path, arguments):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--encryption-key", OLD_KEY], "Conversation 'enc' holds an item that the given key"),
+        ([f"--encryption-key={OLD_KEY}"], "Conversation 'enc' holds an item that the given key"),
         ([], "Conversation 'enc' holds an item that no key of CONVSTORE_ENCRYPTION_KEYS opens"),
     ],
     ids=["wrong --encryption-key", "no server key"],
@@ -389,5 +389,5 @@ def test_an_encrypted_export_imports_back_under_another_server_key(tmp_path):
     conversations.purge(session_id="ours")
 
     with encrypted(KEY):
-        command("import_agents_db", str(path), "--encryption-key", FILE_KEY)
+        command("import_agents_db", str(path), f"--encryption-key={FILE_KEY}")
         assert read_ours("ours") == ours
